@@ -1,0 +1,93 @@
+"""IMAG'IN: exam missions, pay and travel claims, and their checking by the DEC."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.exceptions import NotFound
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create and configure an instance of the IMAG'IN application."""
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    _load_config(app, test_config)
+
+    from imagin import db, errors, headers, rendering
+    from imagin.extensions import compress, csrf, limiter, login_manager
+
+    db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    compress.init_app(app)
+    headers.init_app(app)
+    rendering.init_app(app)
+    errors.init_app(app)
+
+    from imagin import auth, cli, demo, missions
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(missions.bp)
+    demo.init_app(app)
+    cli.init_app(app)
+
+    _mount(app)
+    return app
+
+
+def _load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    app.config.from_object("imagin.config")
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("IMAGIN")
+        if os.environ.get("DATABASE_URL"):
+            app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    else:
+        app.config.from_mapping(test_config)
+    if not app.config.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "imagin.db")
+    if not app.config.get("UPLOAD_DIR"):
+        app.config["UPLOAD_DIR"] = os.path.join(app.instance_path, "uploads")
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+    app.config["URL_PREFIX"] = app.config["URL_PREFIX"].rstrip("/")
+    app.config["SESSION_COOKIE_SECURE"] = bool(app.config["HTTPS"])
+    app.config["SESSION_COOKIE_PATH"] = app.config["URL_PREFIX"] or "/"
+    app.config["PREFERRED_URL_SCHEME"] = "https" if app.config["HTTPS"] else "http"
+    app.config["RATELIMIT_ENABLED"] = True
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """Read the secret key kept in the instance folder, creating it on first run."""
+    path = instance / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        key = secrets.token_hex(32)
+        # O_EXCL: two workers starting at once must not each write a different key.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as secret_file:
+            secret_file.write(key)
+        return key
+
+
+def _mount(app: Flask) -> None:
+    """Serve under URL_PREFIX when set, and trust the reverse proxy's headers."""
+    prefix = app.config["URL_PREFIX"]
+    if prefix:
+        app.wsgi_app = DispatcherMiddleware(NotFound(), {prefix: app.wsgi_app})  # type: ignore[method-assign]
+    proxies = int(app.config["PROXY_COUNT"])
+    if proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies
+        )

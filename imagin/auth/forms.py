@@ -1,0 +1,24 @@
+"""Sign-in form."""
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Length
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        "Adresse électronique",
+        validators=[
+            DataRequired("Saisissez votre adresse électronique."),
+            Length(max=254, message="Cette adresse est trop longue."),
+        ],
+        render_kw={"autocomplete": "username", "spellcheck": "false"},
+    )
+    password = PasswordField(
+        "Mot de passe",
+        validators=[
+            DataRequired("Saisissez votre mot de passe."),
+            Length(max=1024, message="Ce mot de passe est trop long."),
+        ],
+        render_kw={"autocomplete": "current-password"},
+    )

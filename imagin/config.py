@@ -1,0 +1,60 @@
+"""Default configuration.
+
+Overridden, in this order, by ``instance/config.py``, then by ``IMAGIN_*``
+environment variables (``IMAGIN_URL_PREFIX=/imagin``) and ``DATABASE_URL``.
+"""
+
+# The SQLite file lives in the instance folder unless DATABASE_URL says otherwise;
+# create_app() fills it in because only it knows where the instance folder is.
+DATABASE_URL = None
+
+# Served under this path when not empty, e.g. "/imagin" (the real address is …/imagin/intervenant).
+URL_PREFIX = ""
+
+# Set to True when the app is only reachable through HTTPS: Secure cookies and HSTS.
+HTTPS = False
+
+# How many reverse proxies sit in front of waitress (their X-Forwarded-* headers are trusted).
+PROXY_COUNT = 0
+
+# Files: 5 MiB per document; waitress cuts bigger request bodies before Flask reads them.
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_CONTENT_LENGTH = 6 * 1024 * 1024
+UPLOAD_DIR = None
+
+# Sign-in throttling: failed attempts only; per account, and looser per address
+# because a whole DEC office can sit behind one IP.
+LOGIN_ACCOUNT_LIMIT = "5 per 15 minutes"
+LOGIN_IP_LIMIT = "50 per 15 minutes"
+RATELIMIT_STORAGE_URI = "memory://"
+RATELIMIT_STRATEGY = "moving-window"
+
+# Argon2id at the OWASP minimum (19 MiB, 2 iterations, 1 lane).
+ARGON2_TIME_COST = 2
+ARGON2_MEMORY_COST = 19 * 1024
+ARGON2_PARALLELISM = 1
+
+MISSIONS_PER_PAGE = 25
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+PERMANENT_SESSION_LIFETIME = 8 * 3600
+WTF_CSRF_TIME_LIMIT = 8 * 3600
+WTF_CSRF_SSL_STRICT = True
+
+# Compress what our slow-link users download; br first, gzip for older clients.
+COMPRESS_ALGORITHM = ["br", "gzip"]
+COMPRESS_MIN_SIZE = 300
+COMPRESS_MIMETYPES = [
+    "text/html",
+    "text/css",
+    "text/csv",
+    "text/javascript",
+    "application/javascript",
+    "application/json",
+    "image/svg+xml",
+]
+# Static files carry their content hash in the URL, so browsers may keep them for a year.
+SEND_FILE_MAX_AGE_DEFAULT = 365 * 24 * 3600
+
+TIMEZONE = "Europe/Paris"

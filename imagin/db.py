@@ -1,0 +1,97 @@
+"""Database engine, one session per request, and the declarative Base."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+import click
+from flask import Flask, current_app, g, request
+from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+# Naming constraints keeps Alembic migrations identical on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+# Whether the current unit of work will write: SQLite then takes the write lock
+# at BEGIN, instead of failing later with "database is locked" when a reader
+# tries to upgrade its lock while another request writes.
+write_intent: ContextVar[bool] = ContextVar("write_intent", default=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine, with SQLite tuned for many concurrent requests."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"timeout": 15})
+
+    @event.listens_for(engine, "connect")
+    def _configure_sqlite(dbapi_connection, _record):
+        # pysqlite's own transaction handling would emit a deferred BEGIN; we
+        # emit BEGIN ourselves below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+
+    return engine
+
+
+def get_db() -> Session:
+    """Return this request's session, opened on first use and closed at teardown."""
+    if "db" not in g:
+        g.db = current_app.extensions["imagin.sessionmaker"]()
+    return g.db
+
+
+def close_db(_exc: BaseException | None = None) -> None:
+    session = g.pop("db", None)
+    if session is not None:
+        session.close()
+
+
+def _mark_write_intent() -> None:
+    write_intent.set(request.method in UNSAFE_METHODS)
+
+
+def init_app(app: Flask) -> None:
+    """Create the engine and wire the per-request session and the ``db`` commands."""
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["imagin.engine"] = engine
+    app.extensions["imagin.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    app.before_request(_mark_write_intent)
+    app.teardown_appcontext(close_db)
+    app.cli.add_command(db_cli)
+
+
+@click.group("db")
+def db_cli() -> None:
+    """Manage the database schema."""
+
+
+@db_cli.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def upgrade_command(revision: str) -> None:
+    """Create or upgrade the schema and load the official rate tables."""
+    from imagin.migrations import upgrade
+
+    upgrade(current_app.extensions["imagin.engine"], revision)
+    click.echo("Base de données à jour.")

@@ -1,0 +1,544 @@
+"""The demo data of DESIGN.md §1: ``imagin demo`` loads it, once.
+
+Mission 621 is exactly the one of the product brief; the others show every
+status and rule. Dates of the missions still to come are relative to the
+day of loading, so "Mission en cours" stays true whenever the demo is loaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import click
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from imagin import clock
+from imagin.domain.status import PartStatus as S
+from imagin.models import (
+    AuditEvent,
+    Bureau,
+    Claim,
+    Exam,
+    ExamCentre,
+    ExamSession,
+    HoursLine,
+    Mission,
+    MissionDay,
+    MissionType,
+    TravelLeg,
+    User,
+)
+
+DEMO_PASSWORD = "imagin-demo"  # noqa: S105  (the documented demo password)
+
+ACCOUNTS = (
+    ("claire.martin@example.fr", "intervenant", "Claire", "Martin"),
+    ("paul.durand@example.fr", "intervenant", "Paul", "Durand"),
+    ("dec.orleans@example.fr", "gestionnaire", "Nadia", "Lefèvre"),
+    ("admin@example.fr", "admin", "Alex", "Admin"),
+)
+
+BUREAUS = (
+    (
+        "DEC2",
+        "DEC 2 — Examens professionnels",
+        "dec2@example.fr",
+        "02 38 79 40 12",
+        "21 rue Saint-Étienne, 45043 Orléans Cedex 1",
+    ),
+    (
+        "DEC3",
+        "DEC 3 — Baccalauréat général et technologique",
+        "dec3@example.fr",
+        "02 38 79 40 30",
+        "21 rue Saint-Étienne, 45043 Orléans Cedex 1",
+    ),
+)
+
+EXAMS = (
+    ("CERTIFICAT DE FORMATION GENERALE", "hour:3"),
+    ("BACCALAUREAT GENERAL", "copy:3"),
+    ("CAP CUISINE", "hour:2"),
+    ("DIPLOME NATIONAL DU BREVET", "NR"),
+    ("BTS MANAGEMENT COMMERCIAL OPERATIONNEL", "hour:4"),
+    ("BACCALAUREAT PROFESSIONNEL COMMERCE", "hour:3"),
+    ("BTS COMPTABILITE ET GESTION", "copy:4"),
+)
+
+SESSIONS = (
+    ("2022-12", "Session décembre 2022"),
+    ("2023-06", "Session juin 2023"),
+    ("2024-06", "Session juin 2024"),
+    ("2025-06", "Session juin 2025"),
+    ("2026-06", "Session juin 2026"),
+    ("2026-12", "Session décembre 2026"),
+)
+
+CENTRES = (
+    ("06112932", "PRISON CTRE PEN ALENCON CONDE/SARTHE ALENCON CEDEX", "ALENCON"),
+    ("0610001A", "LYCEE ALAIN", "ALENCON"),
+    ("0141555K", "LYCEE HOTELIER FRANCOIS RABELAIS", "HEROUVILLE-SAINT-CLAIR"),
+    ("0500017X", "COLLEGE PIERRE ET MARIE CURIE", "SAINT-LO"),
+    ("0140061H", "LYCEE MALHERBE", "CAEN"),
+    ("0451526P", "LYCEE POTHIER", "ORLEANS"),
+)
+
+MISSION_TYPES = (
+    ("Interrogation orale", "candidates_hours"),
+    ("Correction de copies", "copies"),
+    ("Épreuve pratique", "hours"),
+    ("Surveillance", "hours"),
+    ("Jury de délibération", "hours"),
+)
+
+
+@dataclass
+class DemoMission:
+    number: int
+    owner: str
+    exam: str
+    session: str
+    mission_type: str
+    centre: str
+    days: list[tuple[dt.date, dt.time]]
+    specialite: str = ""
+    epreuve_option: str = ""
+    bureau: str = "DEC2"
+    travel: bool = True
+    pay: S = S.NOT_VALIDATED
+    travel_status: S = S.NOT_VALIDATED
+    done: bool | None = None
+    copies: int | None = None
+    candidates: int | None = None
+    hours: list[tuple[dt.date, dt.time, dt.time]] = field(default_factory=list)
+    legs: list[tuple[dt.datetime, str, dt.datetime, str, str, int | None]] = field(
+        default_factory=list
+    )
+    reason: str | None = None
+    pay_cents: int | None = None
+    history: list[tuple[str, str | None, S | None, S | None, str]] = field(default_factory=list)
+
+
+def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute))
+
+
+def demo_missions(today: dt.date) -> list[DemoMission]:
+    """The demo missions; those still to come are placed relative to ``today``."""
+    d = dt.date
+    t = dt.time
+    soon = today + dt.timedelta(days=17)
+    return [
+        DemoMission(
+            621,
+            "claire.martin@example.fr",
+            "CERTIFICAT DE FORMATION GENERALE",
+            "2022-12",
+            "Interrogation orale",
+            "06112932",
+            [(d(2022, 12, 2), t(9, 0))],
+            specialite="CERTIFICAT DE FORMATION GENERALE",
+            epreuve_option="1-001, ENTretien AVEC LE JURY",
+        ),
+        DemoMission(
+            702,
+            "claire.martin@example.fr",
+            "BACCALAUREAT GENERAL",
+            "2023-06",
+            "Correction de copies",
+            "0610001A",
+            [(d(2023, 6, 15), t(8, 0))],
+            specialite="PHILOSOPHIE",
+            epreuve_option="Épreuve écrite de philosophie",
+            bureau="DEC3",
+            travel=False,
+            pay=S.IN_PAYMENT,
+            travel_status=S.NO_COSTS,
+            done=True,
+            copies=40,
+            pay_cents=40 * 173,
+            history=[
+                ("validate", "pay", S.NOT_VALIDATED, S.VALIDATED, "claire.martin@example.fr"),
+                ("approve", "pay", S.VALIDATED, S.APPROVED, "dec.orleans@example.fr"),
+                ("pay", "pay", S.APPROVED, S.IN_PAYMENT, "dec.orleans@example.fr"),
+            ],
+        ),
+        DemoMission(
+            815,
+            "claire.martin@example.fr",
+            "CAP CUISINE",
+            "2024-06",
+            "Épreuve pratique",
+            "0141555K",
+            [(d(2024, 6, 12), t(8, 0))],
+            specialite="CUISINE",
+            epreuve_option="EP1 — Organisation de la production",
+            pay=S.VALIDATED,
+            travel_status=S.VALIDATED,
+            done=True,
+            hours=[(d(2024, 6, 12), t(8, 0), t(12, 0))],
+            pay_cents=4 * 549,
+            legs=[
+                (
+                    _at(d(2024, 6, 12), 6, 45),
+                    "SAINT-LO",
+                    _at(d(2024, 6, 12), 7, 45),
+                    "HEROUVILLE-SAINT-CLAIR",
+                    "voiture",
+                    68,
+                ),
+                (
+                    _at(d(2024, 6, 12), 13, 0),
+                    "HEROUVILLE-SAINT-CLAIR",
+                    _at(d(2024, 6, 12), 14, 10),
+                    "SAINT-LO",
+                    "voiture",
+                    68,
+                ),
+            ],
+            history=[
+                ("validate", "pay", S.NOT_VALIDATED, S.VALIDATED, "claire.martin@example.fr"),
+                ("validate", "travel", S.NOT_VALIDATED, S.VALIDATED, "claire.martin@example.fr"),
+            ],
+        ),
+        DemoMission(
+            903,
+            "claire.martin@example.fr",
+            "DIPLOME NATIONAL DU BREVET",
+            "2025-06",
+            "Surveillance",
+            "0500017X",
+            [(d(2025, 6, 26), t(8, 30))],
+            specialite="Épreuves écrites",
+            travel=False,
+            pay=S.NO_COSTS,
+            travel_status=S.NO_COSTS,
+        ),
+        DemoMission(
+            1004,
+            "claire.martin@example.fr",
+            "BTS MANAGEMENT COMMERCIAL OPERATIONNEL",
+            "2025-06",
+            "Jury de délibération",
+            "0451526P",
+            [(d(2025, 7, 3), t(9, 0)), (d(2025, 7, 4), t(8, 30))],
+            specialite="MANAGEMENT COMMERCIAL OPERATIONNEL",
+            epreuve_option="Jury final",
+            bureau="DEC3",
+            pay=S.TO_CORRECT,
+            travel_status=S.APPROVED,
+            done=True,
+            hours=[(d(2025, 7, 3), t(9, 0), t(17, 0)), (d(2025, 7, 4), t(8, 30), t(12, 0))],
+            reason="Les horaires du 04/07/2025 ne correspondent pas à la feuille d'émargement "
+            "(fin à 12:30).",
+            legs=[
+                (
+                    _at(d(2025, 7, 2), 17, 10),
+                    "SAINT-LO",
+                    _at(d(2025, 7, 2), 21, 5),
+                    "ORLEANS",
+                    "train",
+                    None,
+                ),
+                (
+                    _at(d(2025, 7, 4), 13, 30),
+                    "ORLEANS",
+                    _at(d(2025, 7, 4), 17, 40),
+                    "SAINT-LO",
+                    "train",
+                    None,
+                ),
+            ],
+            history=[
+                ("validate", "pay", S.NOT_VALIDATED, S.VALIDATED, "claire.martin@example.fr"),
+                ("validate", "travel", S.NOT_VALIDATED, S.VALIDATED, "claire.martin@example.fr"),
+                ("approve", "travel", S.VALIDATED, S.APPROVED, "dec.orleans@example.fr"),
+                ("send_back", "pay", S.VALIDATED, S.TO_CORRECT, "dec.orleans@example.fr"),
+            ],
+        ),
+        DemoMission(
+            1010,
+            "claire.martin@example.fr",
+            "BACCALAUREAT PROFESSIONNEL COMMERCE",
+            "2025-06",
+            "Interrogation orale",
+            "0140061H",
+            [(d(2025, 6, 20), t(13, 30))],
+            specialite="COMMERCE",
+            epreuve_option="E31 — Vente en unité commerciale",
+            pay=S.APPROVED,
+            travel_status=S.APPROVED,
+            done=True,
+            candidates=6,
+            hours=[(d(2025, 6, 20), t(13, 30), t(17, 30))],
+            pay_cents=4 * 960,
+            legs=[
+                (
+                    _at(d(2025, 6, 20), 12, 15),
+                    "SAINT-LO",
+                    _at(d(2025, 6, 20), 13, 15),
+                    "CAEN",
+                    "voiture",
+                    62,
+                ),
+                (
+                    _at(d(2025, 6, 20), 17, 45),
+                    "CAEN",
+                    _at(d(2025, 6, 20), 18, 45),
+                    "SAINT-LO",
+                    "voiture",
+                    62,
+                ),
+            ],
+            history=[
+                ("validate", "pay", S.NOT_VALIDATED, S.VALIDATED, "claire.martin@example.fr"),
+                ("validate", "travel", S.NOT_VALIDATED, S.VALIDATED, "claire.martin@example.fr"),
+                ("approve", "pay", S.VALIDATED, S.APPROVED, "dec.orleans@example.fr"),
+                ("approve", "travel", S.VALIDATED, S.APPROVED, "dec.orleans@example.fr"),
+            ],
+        ),
+        DemoMission(
+            1050,
+            "claire.martin@example.fr",
+            "CERTIFICAT DE FORMATION GENERALE",
+            "2026-06",
+            "Interrogation orale",
+            "06112932",
+            [(d(2026, 6, 5), t(9, 0))],
+            specialite="CERTIFICAT DE FORMATION GENERALE",
+            epreuve_option="1-001, ENTretien AVEC LE JURY",
+            pay=S.CANCELLED,
+            travel_status=S.CANCELLED,
+            reason="Session reportée : aucun candidat inscrit.",
+            history=[("cancel", None, S.NOT_VALIDATED, S.CANCELLED, "dec.orleans@example.fr")],
+        ),
+        DemoMission(
+            1088,
+            "claire.martin@example.fr",
+            "CAP CUISINE",
+            "2026-06",
+            "Épreuve pratique",
+            "0141555K",
+            [(d(2026, 6, 10), t(8, 0))],
+            specialite="CUISINE",
+            pay=S.NOT_DONE,
+            travel_status=S.NOT_DONE,
+            done=False,
+            history=[
+                (
+                    "declare_not_done",
+                    "pay",
+                    S.NOT_VALIDATED,
+                    S.NOT_DONE,
+                    "claire.martin@example.fr",
+                ),
+                (
+                    "declare_not_done",
+                    "travel",
+                    S.NOT_VALIDATED,
+                    S.NOT_DONE,
+                    "claire.martin@example.fr",
+                ),
+            ],
+        ),
+        DemoMission(
+            1120,
+            "claire.martin@example.fr",
+            "BACCALAUREAT GENERAL",
+            "2026-12",
+            "Correction de copies",
+            "0610001A",
+            [(soon, t(8, 0))],
+            specialite="HISTOIRE-GEOGRAPHIE",
+            epreuve_option="Épreuve écrite",
+            bureau="DEC3",
+            travel=False,
+            travel_status=S.NO_COSTS,
+        ),
+        DemoMission(
+            1201,
+            "claire.martin@example.fr",
+            "CERTIFICAT DE FORMATION GENERALE",
+            "2026-12",
+            "Jury de délibération",
+            "0140061H",
+            [(today - dt.timedelta(days=1), t(9, 0)), (today + dt.timedelta(days=1), t(9, 0))],
+            specialite="CERTIFICAT DE FORMATION GENERALE",
+            epreuve_option="Jury académique",
+        ),
+        DemoMission(
+            640,
+            "paul.durand@example.fr",
+            "CERTIFICAT DE FORMATION GENERALE",
+            "2022-12",
+            "Interrogation orale",
+            "06112932",
+            [(d(2022, 12, 2), t(14, 0))],
+            specialite="CERTIFICAT DE FORMATION GENERALE",
+            epreuve_option="1-001, ENTretien AVEC LE JURY",
+        ),
+        DemoMission(
+            1102,
+            "paul.durand@example.fr",
+            "BTS COMPTABILITE ET GESTION",
+            "2026-06",
+            "Correction de copies",
+            "0140061H",
+            [(d(2026, 6, 18), t(8, 0))],
+            specialite="COMPTABILITE ET GESTION",
+            epreuve_option="E4 — Gestion des obligations",
+            travel=False,
+            pay=S.VALIDATED,
+            travel_status=S.NO_COSTS,
+            done=True,
+            copies=52,
+            pay_cents=52 * 247,
+            history=[
+                ("validate", "pay", S.NOT_VALIDATED, S.VALIDATED, "paul.durand@example.fr"),
+            ],
+        ),
+        DemoMission(
+            1300,
+            "paul.durand@example.fr",
+            "BACCALAUREAT GENERAL",
+            "2026-06",
+            "Correction de copies",
+            "0451526P",
+            [(d(2026, 6, 17), t(8, 0))],
+            specialite="SCIENCES ECONOMIQUES ET SOCIALES",
+            epreuve_option="Épreuve écrite",
+            bureau="DEC3",
+            travel=False,
+            travel_status=S.NO_COSTS,
+        ),
+    ]
+
+
+def _by(session: Session, model, **criteria):
+    return session.scalar(select(model).filter_by(**criteria))
+
+
+def load_demo(session: Session, password_hash: str, today: dt.date) -> bool:
+    """Load the demo data into an empty database; False (and nothing done) if it is there."""
+    if session.scalar(select(func.count()).select_from(Mission).where(Mission.number == 621)):
+        return False
+    users = {}
+    for email, role, first, last in ACCOUNTS:
+        user = _by(session, User, email=email) or User(email=email)
+        user.role, user.first_name, user.last_name = role, first, last
+        user.password_hash = password_hash
+        session.add(user)
+        users[email] = user
+    users["claire.martin@example.fr"].family_commune = "SAINT-LO"
+    users["claire.martin@example.fr"].admin_commune = "SAINT-LO"
+    users["claire.martin@example.fr"].vehicle_cv = 5
+    users["paul.durand@example.fr"].family_commune = "CAEN"
+    users["paul.durand@example.fr"].admin_commune = "CAEN"
+    users["paul.durand@example.fr"].vehicle_cv = 6
+
+    bureaus = {
+        code: Bureau(code=code, name=n, email=e, phone=p, address=a) for code, n, e, p, a in BUREAUS
+    }
+    bureaus["DEC2"].members.append(users["dec.orleans@example.fr"])
+    exams = {name: Exam(name=name, rate_class=rc) for name, rc in EXAMS}
+    sessions = {code: ExamSession(code=code, label=label) for code, label in SESSIONS}
+    centres = {code: ExamCentre(code=code, name=n, commune=c) for code, n, c in CENTRES}
+    types = {label: MissionType(label=label, pay_basis=b) for label, b in MISSION_TYPES}
+    session.add_all(
+        [*bureaus.values(), *exams.values(), *sessions.values(), *centres.values(), *types.values()]
+    )
+
+    for spec in demo_missions(today):
+        _add_mission(session, spec, users, bureaus, exams, sessions, centres, types)
+    session.commit()
+    return True
+
+
+def _add_mission(session, spec: DemoMission, users, bureaus, exams, sessions, centres, types):
+    first_day = min(day for day, _ in spec.days)
+    last_day = max(day for day, _ in spec.days)
+    mission = Mission(
+        number=spec.number,
+        intervenant=users[spec.owner],
+        exam=exams[spec.exam],
+        session=sessions[spec.session],
+        mission_type=types[spec.mission_type],
+        centre=centres[spec.centre],
+        bureau=bureaus[spec.bureau],
+        specialite=spec.specialite,
+        epreuve_option=spec.epreuve_option,
+        pay_applies=exams[spec.exam].rate_class != "NR",
+        travel_applies=spec.travel,
+        cancelled=spec.pay is S.CANCELLED,
+        cancel_reason=spec.reason if spec.pay is S.CANCELLED else None,
+        starts_on=first_day,
+        ends_on=last_day,
+        days=[MissionDay(day=day, start_time=start) for day, start in spec.days],
+    )
+    claim = Claim(
+        pay_status=spec.pay,
+        travel_status=spec.travel_status,
+        done=spec.done,
+        copies=spec.copies,
+        candidates=spec.candidates,
+        pay_reason=spec.reason if spec.pay is S.TO_CORRECT else None,
+        pay_amount_cents=spec.pay_cents,
+        hours=[HoursLine(day=day, start=s, end=e) for day, s, e in spec.hours],
+        legs=[
+            TravelLeg(
+                departure_at=dep,
+                departure_city=dc,
+                arrival_at=arr,
+                arrival_city=ac,
+                mode=mode,
+                km=km,
+            )
+            for dep, dc, arr, ac, mode, km in spec.legs
+        ],
+    )
+    mission.claim = claim
+    session.add(mission)
+    convoked = _at(first_day - dt.timedelta(days=30), 10)
+    session.add(AuditEvent(mission=mission, action="convocation", at=convoked))
+    for step, (action, part, before, after, actor) in enumerate(spec.history, start=1):
+        session.add(
+            AuditEvent(
+                mission=mission,
+                action=action,
+                part=part,
+                before=before,
+                after=after,
+                actor=users[actor],
+                at=_at(last_day + dt.timedelta(days=step), 9 + step),
+                reason=spec.reason if action in ("send_back", "cancel") else None,
+            )
+        )
+    if spec.history and spec.history[0][0] in ("validate", "declare_not_done"):
+        claim.validated_at = _at(last_day + dt.timedelta(days=1), 10)
+        claim.validated_by = users[spec.owner]
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Ne rien faire si la base contient des missions.")
+def demo_command(if_empty: bool) -> None:
+    """Load the demo data (running it twice changes nothing) and print the demo accounts."""
+    from imagin.auth.passwords import hash_password
+    from imagin.db import get_db
+
+    db = get_db()
+    if if_empty and db.scalar(select(func.count()).select_from(Mission)):
+        click.echo("La base contient déjà des missions : données de démonstration non chargées.")
+    elif load_demo(db, hash_password(DEMO_PASSWORD), clock.today()):
+        click.echo("Données de démonstration chargées.")
+    else:
+        click.echo("Données de démonstration déjà présentes : rien n'a changé.")
+    click.echo(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :")
+    for email, role, _first, _last in ACCOUNTS:
+        click.echo(f"  {email:<28} {role}")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(demo_command)

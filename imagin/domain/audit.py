@@ -1,0 +1,16 @@
+"""How the history of a claim names each recorded event."""
+
+EVENT_LABELS: dict[str, str] = {
+    "convocation": "Convocation enregistrée",
+    "save": "Saisie enregistrée",
+    "validate": "État de frais validé par l'intervenant",
+    "declare_not_done": "Mission déclarée non effectuée",
+    "send_back": "Renvoyé pour correction par la DEC",
+    "approve": "Vérifié et validé par la DEC",
+    "pay": "Mis en paiement",
+    "cancel": "Mission annulée",
+}
+
+
+def event_label(action: str) -> str:
+    return EVENT_LABELS.get(action, action)

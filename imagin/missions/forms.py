@@ -1,0 +1,37 @@
+"""The mission list's filters: a GET form, so its URL can be shared and bookmarked."""
+
+from __future__ import annotations
+
+from wtforms import Form, IntegerField, SelectField
+from wtforms.fields import SelectChoice
+from wtforms.validators import NumberRange, Optional
+
+from imagin.domain.status import PartStatus
+
+
+class MissionFilterForm(Form):
+    session = SelectField("Session", coerce=str, validators=[Optional()], validate_choice=True)
+    status = SelectField(
+        "Statut",
+        choices=[SelectChoice("", "Tous les statuts")]
+        + [SelectChoice(s.value, s.label) for s in PartStatus],
+        validators=[Optional()],
+    )
+    page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100_000)])
+
+    def set_sessions(self, sessions) -> None:
+        self.session.choices = [SelectChoice("", "Toutes les sessions")] + [
+            SelectChoice(str(s.id), s.label) for s in sessions
+        ]
+
+    def cleaned(self) -> tuple[int | None, PartStatus | None, int]:
+        """The filter values; one that does not exist is ignored rather than refused."""
+        self.validate()
+        session_id = (
+            int(self.session.data) if self.session.data and not self.session.errors else None
+        )
+        status = (
+            PartStatus(self.status.data) if self.status.data and not self.status.errors else None
+        )
+        page = self.page.data if self.page.data and not self.page.errors else 1
+        return session_id, status, page

@@ -1,0 +1,101 @@
+"""The intervenant's mission list and the mission page with its four tabs."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request
+from flask_login import current_user, login_required
+
+from imagin import clock
+from imagin.domain.status import PartStatus, effective_status
+from imagin.missions.forms import MissionFilterForm
+from imagin.missions.queries import get_own_mission, history, list_own_missions, own_sessions
+from imagin.rendering import render_page
+
+bp = Blueprint("missions", __name__, url_prefix="/missions")
+
+MISSION_URL = "/<int(max=2147483647):number>"
+
+TABS = (
+    ("suivi", "Suivi"),
+    ("remuneration", "Frais rémunération"),
+    ("deplacement", "Frais déplacement"),
+    ("recapitulatif", "Récapitulatif"),
+)
+
+
+@bp.before_request
+@login_required
+def require_login() -> None:
+    """Every page of this blueprint is for signed-in users only."""
+
+
+@bp.get("")
+def index():
+    """List the signed-in intervenant's missions, filtered and paged."""
+    form = MissionFilterForm(request.args)
+    form.set_sessions(own_sessions(current_user.id))
+    session_id, status, page = form.cleaned()
+    today = clock.today()
+    result = list_own_missions(
+        current_user.id,
+        session_id=session_id,
+        status=status,
+        page=page,
+        per_page=current_app.config["MISSIONS_PER_PAGE"],
+        today=today,
+    )
+    return render_page(
+        "missions/index.html",
+        "results",
+        form=form,
+        result=result,
+        today=today,
+        effective_status=effective_status,
+        query_args={k: v for k, v in request.args.items() if k != "page" and v},
+    )
+
+
+def _render_tab(mission, tab: str, **extra):
+    """The mission page with ``tab`` selected, or only the tabs when HTMX asks."""
+    today = clock.today()
+    claim = mission.claim
+    statuses = {
+        "pay": effective_status(claim.pay, mission.ends_on, today),
+        "travel": effective_status(claim.travel, mission.ends_on, today),
+    }
+    return render_page(
+        "missions/mission.html",
+        "tabs",
+        mission=mission,
+        claim=claim,
+        statuses=statuses,
+        tab=tab,
+        tabs=TABS,
+        **extra,
+    )
+
+
+@bp.get(MISSION_URL)
+@bp.get(MISSION_URL + "/suivi")
+def suivi(number: int):
+    """Show a mission with its Suivi tab: statuses, next step, days and history."""
+    mission = get_own_mission(number, current_user.id)
+    return _render_tab(mission, "suivi", events=history(mission.id), PartStatus=PartStatus)
+
+
+@bp.get(MISSION_URL + "/remuneration")
+def remuneration(number: int):
+    """Show a mission with its Frais rémunération tab."""
+    return _render_tab(get_own_mission(number, current_user.id), "remuneration")
+
+
+@bp.get(MISSION_URL + "/deplacement")
+def deplacement(number: int):
+    """Show a mission with its Frais déplacement tab."""
+    return _render_tab(get_own_mission(number, current_user.id), "deplacement")
+
+
+@bp.get(MISSION_URL + "/recapitulatif")
+def recapitulatif(number: int):
+    """Show a mission with its Récapitulatif tab."""
+    return _render_tab(get_own_mission(number, current_user.id), "recapitulatif")

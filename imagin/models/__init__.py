@@ -1,0 +1,45 @@
+"""Typed SQLAlchemy models, one module per area of the domain."""
+
+from imagin.models.claims import (
+    AuditEvent,
+    Claim,
+    Document,
+    Expense,
+    HoursLine,
+    PaymentBatch,
+    PaymentLine,
+    TravelLeg,
+)
+from imagin.models.mail import OutgoingMail
+from imagin.models.missions import (
+    Exam,
+    ExamCentre,
+    ExamSession,
+    Mission,
+    MissionDay,
+    MissionType,
+)
+from imagin.models.people import Bureau, User, bureau_member
+from imagin.models.rates import RateRow
+
+__all__ = [
+    "AuditEvent",
+    "Bureau",
+    "Claim",
+    "Document",
+    "Exam",
+    "ExamCentre",
+    "ExamSession",
+    "Expense",
+    "HoursLine",
+    "Mission",
+    "MissionDay",
+    "MissionType",
+    "OutgoingMail",
+    "PaymentBatch",
+    "PaymentLine",
+    "RateRow",
+    "TravelLeg",
+    "User",
+    "bureau_member",
+]

@@ -1,0 +1,182 @@
+"""The claim (état de frais) of a mission and everything it holds."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from imagin.db import Base
+from imagin.domain.status import PartStatus
+
+if TYPE_CHECKING:
+    from imagin.models.missions import Mission
+    from imagin.models.people import User
+
+STATUS_LENGTH = 30
+
+
+class Claim(Base):
+    """Both parts of a mission's claim: pay (rémunération) and travel (déplacement)."""
+
+    __tablename__ = "claim"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mission_id: Mapped[int] = mapped_column(
+        ForeignKey("mission.id", ondelete="CASCADE"), unique=True
+    )
+    pay_status: Mapped[str] = mapped_column(String(STATUS_LENGTH), default=PartStatus.NOT_VALIDATED)
+    travel_status: Mapped[str] = mapped_column(
+        String(STATUS_LENGTH), default=PartStatus.NOT_VALIDATED
+    )
+    # Bumped on every change: a form carries it, so a stale tab cannot overwrite.
+    version: Mapped[int] = mapped_column(default=1)
+    done: Mapped[bool | None]
+    copies: Mapped[int | None]
+    candidates: Mapped[int | None]
+    pay_reason: Mapped[str | None] = mapped_column(String(1000))
+    travel_reason: Mapped[str | None] = mapped_column(String(1000))
+    # Amounts frozen when the intervenant validates, in cents.
+    pay_amount_cents: Mapped[int | None]
+    travel_amount_cents: Mapped[int | None]
+    validated_at: Mapped[dt.datetime | None]
+    validated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+    __mapper_args__ = {"version_id_col": version}
+
+    mission: Mapped[Mission] = relationship(back_populates="claim")
+    validated_by: Mapped[User | None] = relationship()
+    hours: Mapped[list[HoursLine]] = relationship(
+        order_by="(HoursLine.day, HoursLine.start)", cascade="all, delete-orphan"
+    )
+    legs: Mapped[list[TravelLeg]] = relationship(
+        order_by="TravelLeg.departure_at", cascade="all, delete-orphan"
+    )
+    expenses: Mapped[list[Expense]] = relationship(cascade="all, delete-orphan")
+    documents: Mapped[list[Document]] = relationship(
+        order_by="Document.uploaded_at", cascade="all, delete-orphan"
+    )
+
+    @property
+    def pay(self) -> PartStatus:
+        return PartStatus(self.pay_status)
+
+    @property
+    def travel(self) -> PartStatus:
+        return PartStatus(self.travel_status)
+
+
+class HoursLine(Base):
+    """One "horaires" line: a mission day with its start and end time."""
+
+    __tablename__ = "hours_line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id", ondelete="CASCADE"), index=True)
+    day: Mapped[dt.date]
+    start: Mapped[dt.time]
+    end: Mapped[dt.time]
+
+
+class TravelLeg(Base):
+    __tablename__ = "travel_leg"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id", ondelete="CASCADE"), index=True)
+    departure_at: Mapped[dt.datetime]
+    departure_city: Mapped[str] = mapped_column(String(100))
+    arrival_at: Mapped[dt.datetime]
+    arrival_city: Mapped[str] = mapped_column(String(100))
+    # "voiture", "moto", "train", "bus", "avion", "covoiturage", "taxi".
+    mode: Mapped[str] = mapped_column(String(20))
+    km: Mapped[int | None]
+    fare_cents: Mapped[int | None]
+
+
+class Expense(Base):
+    """A meal, a night, a ticket, a toll, a parking fee or another cost of the travel part."""
+
+    __tablename__ = "expense"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id", ondelete="CASCADE"), index=True)
+    # "meal", "night", "ticket", "toll", "parking", "taxi", "other".
+    kind: Mapped[str] = mapped_column(String(20))
+    day: Mapped[dt.date | None]
+    # Meals: "dejeuner"/"diner" taken "gratuit", "administratif" or "autre".
+    meal: Mapped[str | None] = mapped_column(String(20))
+    taken: Mapped[str | None] = mapped_column(String(20))
+    commune: Mapped[str | None] = mapped_column(String(100))
+    amount_cents: Mapped[int | None]
+    label: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Document(Base):
+    """A supporting document, stored under a generated name; the original name is only shown."""
+
+    __tablename__ = "document"
+    __table_args__ = (UniqueConstraint("claim_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id", ondelete="CASCADE"), index=True)
+    original_name: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(100), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    receipt_key: Mapped[str | None] = mapped_column(String(100))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class AuditEvent(Base):
+    """Who did what to a claim, when, and what it was before and after."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mission_id: Mapped[int] = mapped_column(
+        ForeignKey("mission.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    action: Mapped[str] = mapped_column(String(40))
+    # "pay", "travel" or None when the event concerns the whole mission.
+    part: Mapped[str | None] = mapped_column(String(10))
+    before: Mapped[str | None] = mapped_column(String(STATUS_LENGTH))
+    after: Mapped[str | None] = mapped_column(String(STATUS_LENGTH))
+    reason: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict | None] = mapped_column(JSON)
+
+    actor: Mapped[User | None] = relationship()
+    mission: Mapped[Mission] = relationship()
+
+
+class PaymentBatch(Base):
+    """One payment export: the CSV sent to payroll, kept to be downloaded again."""
+
+    __tablename__ = "payment_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    bureau_id: Mapped[int] = mapped_column(ForeignKey("bureau.id"))
+    csv: Mapped[str] = mapped_column(Text)
+
+    lines: Mapped[list[PaymentLine]] = relationship(cascade="all, delete-orphan")
+
+
+class PaymentLine(Base):
+    """A claim part sent to payment; unique so the same part is never exported twice."""
+
+    __tablename__ = "payment_line"
+    __table_args__ = (UniqueConstraint("claim_id", "part"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("payment_batch.id", ondelete="CASCADE"))
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id"))
+    part: Mapped[str] = mapped_column(String(10))
+    amount_cents: Mapped[int]

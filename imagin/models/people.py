@@ -1,0 +1,83 @@
+"""Users (intervenants, gestionnaires, admins) and the DEC offices (bureaus)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from sqlalchemy import Column, ForeignKey, String, Table, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from imagin.db import Base
+
+bureau_member = Table(
+    "bureau_member",
+    Base.metadata,
+    Column("bureau_id", ForeignKey("bureau.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Bureau(Base):
+    """A DEC office: every mission belongs to one, gestionnaires belong to some."""
+
+    __tablename__ = "bureau"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str] = mapped_column(String(30))
+    address: Mapped[str] = mapped_column(String(400), default="")
+
+    members: Mapped[list[User]] = relationship(secondary=bureau_member, back_populates="bureaus")
+
+
+class User(Base):
+    """Someone who signs in; an intervenant imported without a password cannot yet."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(20), default="intervenant")
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    # Part of the session cookie: changing it signs out every session of the user.
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
+    family_commune: Mapped[str] = mapped_column(String(100), default="")
+    admin_commune: Mapped[str] = mapped_column(String(100), default="")
+    vehicle_cv: Mapped[int | None]
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+    bureaus: Mapped[list[Bureau]] = relationship(secondary=bureau_member, back_populates="members")
+
+    @property
+    def display_name(self) -> str:
+        full = f"{self.first_name} {self.last_name.upper()}".strip()
+        return full or self.email
+
+    # Flask-Login protocol.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return self.session_token
+
+    def rotate_session_token(self) -> None:
+        self.session_token = new_session_token()

@@ -1,0 +1,160 @@
+"""Fixtures: a real database per test (SQLite file, or PostgreSQL when
+IMAGIN_TEST_DATABASE_URL is set), loaded with the demo data."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, text
+
+from imagin import clock, create_app
+from imagin.auth.passwords import hash_password
+from imagin.db import Base, get_db, make_engine
+from imagin.demo import DEMO_PASSWORD, load_demo
+from imagin.migrations import upgrade
+
+POSTGRES_URL = os.environ.get("IMAGIN_TEST_DATABASE_URL")
+# Reference data loaded by the migration, kept between tests.
+REFERENCE_TABLES = {"rate", "alembic_version"}
+
+CLAIRE = "claire.martin@example.fr"
+PAUL = "paul.durand@example.fr"
+GESTIONNAIRE = "dec.orleans@example.fr"
+
+
+def base_config(database_url: str, tmp_path) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "DATABASE_URL": database_url,
+        "UPLOAD_DIR": str(tmp_path / "uploads"),
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
+
+
+@pytest.fixture(scope="session")
+def demo_password_hash() -> str:
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": "sqlite://"})
+    with app.app_context():
+        return hash_password(DEMO_PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory, demo_password_hash) -> str | None:
+    """A migrated SQLite file with the demo data, copied for each test."""
+    if POSTGRES_URL:
+        engine = make_engine(POSTGRES_URL)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        upgrade(engine)
+        engine.dispose()
+        return None
+    path = tmp_path_factory.mktemp("template") / "imagin.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session:
+        load_demo(session, demo_password_hash, clock.today())
+    # Closing the last connection checkpoints the WAL into the file we copy.
+    engine.dispose()
+    assert not path.with_name("imagin.db-wal").exists()
+    return str(path)
+
+
+@pytest.fixture
+def database_url(template_database, tmp_path, demo_password_hash) -> str:
+    if POSTGRES_URL:
+        engine = make_engine(POSTGRES_URL)
+        tables = [t.name for t in Base.metadata.sorted_tables if t.name not in REFERENCE_TABLES]
+        with engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        from sqlalchemy.orm import Session
+
+        with Session(engine) as session:
+            load_demo(session, demo_password_hash, clock.today())
+        engine.dispose()
+        return POSTGRES_URL
+    path = tmp_path / "imagin.db"
+    shutil.copyfile(template_database, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(base_config(database_url, tmp_path))
+    yield app
+    app.extensions["imagin.engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'"X-CSRFToken": "([^"]+)"', html
+    )
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+        self.token: str | None = None
+
+    def login(self, email: str = CLAIRE, password: str = DEMO_PASSWORD, next: str | None = None):
+        url = "/intervenant" + (f"?next={next}" if next else "")
+        token = csrf_from(self._client.get("/intervenant").get_data(as_text=True))
+        response = self._client.post(
+            url, data={"csrf_token": token, "email": email, "password": password}
+        )
+        if response.status_code == 303:
+            page = self._client.get("/missions").get_data(as_text=True)
+            self.token = csrf_from(page)
+        return response
+
+    def logout(self):
+        return self._client.post("/deconnexion", data={"csrf_token": self.token})
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)
+
+
+@contextmanager
+def count_queries(app) -> Iterator[list[str]]:
+    """Collect the SQL statements run while the block executes."""
+    statements: list[str] = []
+    engine = app.extensions["imagin.engine"]
+
+    def before(_conn, _cursor, statement, *_args):
+        if not statement.startswith(("PRAGMA", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT")):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+@contextmanager
+def database(app):
+    """A session outside any request, closed on exit (never shared with a request)."""
+    with app.app_context():
+        yield get_db()

@@ -1,0 +1,254 @@
+"""The mission list, the mission page, its tabs, and who may see what."""
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from imagin.models import Claim, Mission
+from tests.conftest import PAUL, count_queries, database
+
+HEADERS = (
+    "Examen",
+    "Type de mission",
+    "N° de mission",
+    "Début de mission",
+    "Centre d'examen",
+    "Statut frais de rémunération",
+    "Statut frais de déplacement",
+)
+
+
+def row_numbers(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'aria-label="Mission N° (\d+)"', html)]
+
+
+def test_list_shows_the_seven_columns_newest_first(client, auth):
+    auth.login()
+    html = client.get("/missions").get_data(as_text=True)
+    positions = [html.index(f'<th scope="col">{h}</th>') for h in HEADERS]
+    assert positions == sorted(positions)
+    numbers = row_numbers(html)
+    assert 621 in numbers and 640 not in numbers  # Paul's mission is not Claire's
+    assert numbers[-1] == 621  # the oldest, December 2022
+    assert "PRISON CTRE PEN ALENCON CONDE/SARTHE ALENCON CEDEX (06112932)" in html
+    assert "02/12/2022" in html
+
+
+def test_list_status_is_text_and_reflects_time(client, auth):
+    auth.login()
+    html = client.get("/missions").get_data(as_text=True)
+    for label in (
+        "Non validé",
+        "Mis en paiement",
+        "Pas de frais",
+        "À corriger",
+        "Validé par gestionnaire",
+        "Annulé",
+        "Mission non effectuée",
+        "Mission en cours",
+    ):
+        assert label in html, label
+
+
+def test_filter_by_status_and_session(app, client, auth):
+    auth.login()
+    html = client.get("/missions?status=en_cours").get_data(as_text=True)
+    assert sorted(row_numbers(html)) == [1120, 1201]
+    html = client.get("/missions?status=non_valide").get_data(as_text=True)
+    assert row_numbers(html) == [621]
+    with database(app) as db:
+        session_id = db.scalar(select(Mission.session_id).where(Mission.number == 621))
+    html = client.get(f"/missions?session={session_id}").get_data(as_text=True)
+    assert row_numbers(html) == [621]
+    assert f'<option selected value="{session_id}">' in html or "selected" in html
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "status=bogus",
+        "session=999999",
+        "session=abc",
+        "page=-3",
+        "page=zz",
+        "page=99999999999999999999",
+        "session=%00",
+    ],
+)
+def test_unknown_filter_values_are_ignored_never_500(client, auth, query):
+    auth.login()
+    response = client.get(f"/missions?{query}")
+    assert response.status_code == 200
+    assert 621 in row_numbers(response.get_data(as_text=True))
+
+
+def test_filters_fragment_is_only_the_rows(client, auth):
+    auth.login()
+    response = client.get("/missions?status=en_cours", headers={"HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<div id="mission-results"')
+    assert "<html" not in html
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_history_restore_gets_the_full_page(client, auth):
+    auth.login()
+    html = client.get(
+        "/missions", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    ).get_data(as_text=True)
+    assert "<html" in html
+
+
+def test_empty_state(client, auth, app):
+    auth.login()
+    html = client.get("/missions?status=mis_en_paiement&session=1").get_data(as_text=True)
+    assert "Aucune mission ne correspond à ces filtres." in html
+
+
+def test_paging_25_per_page_keeps_filters(app, client, auth):
+    add_missions(app, owner="claire.martin@example.fr", count=45)  # 55 in all
+    auth.login()
+    first = client.get("/missions").get_data(as_text=True)
+    assert len(row_numbers(first)) == 25
+    assert "page 1 sur 3" in first
+    second = client.get("/missions?page=2").get_data(as_text=True)
+    assert len(row_numbers(second)) == 25
+    assert not set(row_numbers(first)) & set(row_numbers(second))
+    filtered = client.get("/missions?status=non_valide").get_data(as_text=True)
+    assert "status=non_valide" in filtered and "page=2" in filtered
+
+
+def test_list_queries_do_not_grow_with_rows(app, client, auth):
+    auth.login()
+    with count_queries(app) as few:
+        client.get("/missions")
+    add_missions(app, owner="claire.martin@example.fr", count=60)
+    with count_queries(app) as many:
+        client.get("/missions")
+    assert len(many) == len(few)
+    assert len(few) <= 5
+
+
+def test_mission_page_header(client, auth):
+    auth.login()
+    html = client.get("/missions/621").get_data(as_text=True)
+    assert "Mission N° 621" in html
+    assert "CERTIFICAT DE FORMATION GENERALE" in html
+    assert "Session décembre 2022" in html
+    assert "Interrogation orale" in html
+    assert "PRISON CTRE PEN ALENCON CONDE/SARTHE ALENCON CEDEX (06112932)" in html
+    assert "1-001, ENTretien AVEC LE JURY" in html
+    assert "Le vendredi 02/12/2022 à 09:00 Durée : 1 journée(s)" in html
+    assert "dec2@example.fr" in html and "02 38 79 40 12" in html
+    assert html.count("Non validé") >= 2
+
+
+@pytest.mark.parametrize(
+    ("tab", "heading"),
+    [
+        ("suivi", "Suivi de votre état de frais"),
+        ("remuneration", "Frais de rémunération"),
+        ("deplacement", "Frais de déplacement"),
+        ("recapitulatif", "Récapitulatif"),
+    ],
+)
+def test_each_tab_is_a_full_page_and_a_fragment(client, auth, tab, heading):
+    auth.login()
+    page = client.get(f"/missions/621/{tab}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "<html" in html and heading in html
+    assert f'id="tab-{tab}"' in html
+    assert re.search(rf'id="tab-{tab}"[^>]*aria-selected="true"', html)
+    fragment = client.get(f"/missions/621/{tab}", headers={"HX-Request": "true"})
+    body = fragment.get_data(as_text=True)
+    assert "<html" not in body and heading in body
+    assert body.lstrip().startswith('<div id="mission-tabs"')
+    assert 'role="tablist"' in body and 'role="tabpanel"' in body
+
+
+def test_suivi_shows_meaning_next_step_and_history(client, auth):
+    auth.login()
+    html = client.get("/missions/1004/suivi").get_data(as_text=True)
+    assert "À corriger" in html
+    assert "Motif de la DEC" in html and "feuille d&#39;émargement" in html
+    assert "Renvoyé pour correction par la DEC" in html
+    # newest first
+    assert html.index("Renvoyé pour correction") < html.index("Convocation enregistrée")
+
+
+def test_mission_page_queries_are_constant(app, client, auth):
+    auth.login()
+    with count_queries(app) as queries:
+        client.get("/missions/1004/suivi")
+    assert len(queries) <= 5
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["640", "1300", "999999", "-1", "0", "99999999999999999999", "abc", "621abc", "6%2021"],
+)
+def test_other_or_bad_mission_numbers_are_404(client, auth, number):
+    auth.login()
+    response = client.get(f"/missions/{number}")
+    assert response.status_code == 404
+    assert "Page introuvable" in response.get_data(as_text=True)
+    assert client.get(f"/missions/{number}/remuneration").status_code == 404
+
+
+def test_paul_sees_his_own_missions_only(client, auth):
+    auth.login(PAUL)
+    html = client.get("/missions").get_data(as_text=True)
+    assert sorted(row_numbers(html)) == [640, 1102, 1300]
+    assert client.get("/missions/621").status_code == 404
+
+
+def test_signed_out_visitor_is_sent_to_sign_in_with_next(client):
+    response = client.get("/missions/621/suivi")
+    assert response.status_code == 302
+    assert response.location.startswith("/intervenant?next=")
+
+
+def test_html_in_mission_text_is_escaped(app, client, auth):
+    with database(app) as db:
+        mission = db.scalar(select(Mission).where(Mission.number == 621))
+        mission.specialite = '<script>alert("x")</script>'
+        mission.epreuve_option = "<img src=x onerror=alert(1)>"
+        db.commit()
+    auth.login()
+    for url in ("/missions/621", "/missions"):
+        html = client.get(url).get_data(as_text=True)
+        assert "<script>alert" not in html
+        assert "<img src=x" not in html
+    assert "&lt;script&gt;" in client.get("/missions/621").get_data(as_text=True)
+
+
+def add_missions(app, owner: str, count: int) -> None:
+    """Add ``count`` missions to ``owner``, copying mission 621's references."""
+    import datetime as dt
+
+    from imagin.models import MissionDay, User
+
+    with database(app) as db:
+        model = db.scalar(select(Mission).where(Mission.number == 621))
+        user = db.scalar(select(User).where(User.email == owner))
+        for n in range(count):
+            day = dt.date(2021, 1, 1) + dt.timedelta(days=n)
+            db.add(
+                Mission(
+                    number=50_000 + n,
+                    intervenant=user,
+                    exam_id=model.exam_id,
+                    session_id=model.session_id,
+                    mission_type_id=model.mission_type_id,
+                    centre_id=model.centre_id,
+                    bureau_id=model.bureau_id,
+                    starts_on=day,
+                    ends_on=day,
+                    days=[MissionDay(day=day, start_time=dt.time(9))],
+                    claim=Claim(),
+                )
+            )
+        db.commit()

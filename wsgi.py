@@ -1,0 +1,3 @@
+from imagin import create_app
+
+app = create_app()
