@@ -6,7 +6,7 @@ import os
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 
 from imagin import create_app
@@ -15,6 +15,7 @@ ROLES = ("intervenant", "gestionnaire", "admin")
 
 
 @click.command("serve")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=None, help="Port (défaut : $PORT ou 8080).")
 @click.option("--threads", type=int, default=8, show_default=True)
@@ -39,6 +40,7 @@ def serve_command(host: str, port: int | None, threads: int) -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("email")
 @click.option("--role", type=click.Choice(ROLES), default="intervenant", show_default=True)
 @click.option("--first-name", default="")
@@ -52,7 +54,9 @@ def create_user_command(email: str, role: str, first_name: str, last_name: str) 
     email = email.strip()
     if "@" not in email:
         raise click.BadParameter("adresse électronique invalide", param_hint="EMAIL")
-    password = click.prompt("Mot de passe", hide_input=True, confirmation_prompt=True)
+    password = click.prompt(
+        "Mot de passe", hide_input=True, confirmation_prompt="Confirmez le mot de passe"
+    )
     if len(password) < 12:
         raise click.ClickException("Le mot de passe doit compter au moins 12 caractères.")
     db = get_db()

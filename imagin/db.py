@@ -6,6 +6,7 @@ from contextvars import ContextVar
 
 import click
 from flask import Flask, current_app, g, request
+from flask.cli import with_appcontext
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -88,6 +89,7 @@ def db_cli() -> None:
 
 
 @db_cli.command("upgrade")
+@with_appcontext
 @click.option("--revision", default="head", show_default=True)
 def upgrade_command(revision: str) -> None:
     """Create or upgrade the schema and load the official rate tables."""

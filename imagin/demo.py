@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -522,6 +523,7 @@ def _add_mission(session, spec: DemoMission, users, bureaus, exams, sessions, ce
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--if-empty", is_flag=True, help="Ne rien faire si la base contient des missions.")
 def demo_command(if_empty: bool) -> None:
     """Load the demo data (running it twice changes nothing) and print the demo accounts."""

@@ -37,8 +37,11 @@ def _secure(response: Response) -> Response:
     if request.endpoint == "static":
         if request.args.get("v"):
             response.cache_control.immutable = True
-        # Flask-Compress leaves direct-passthrough files alone; ours are small text files.
+        # Flask-Compress leaves direct-passthrough files alone, and would stream-compress
+        # the open file without closing it; ours are small, so read them into the response.
         response.direct_passthrough = False
+        response.make_sequence()
+        response.close()  # the bytes are in memory now: release the file at once
     else:
         # Pages show personal data and carry CSRF tokens: never keep them in a cache.
         response.cache_control.no_store = True
