@@ -31,10 +31,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     rendering.init_app(app)
     errors.init_app(app)
 
-    from imagin import auth, cli, demo, missions
+    from imagin import auth, claims, cli, demo, missions
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(missions.bp)
+    app.register_blueprint(claims.bp)
     demo.init_app(app)
     cli.init_app(app)
 

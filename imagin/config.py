@@ -41,6 +41,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 PERMANENT_SESSION_LIFETIME = 8 * 3600
 WTF_CSRF_TIME_LIMIT = 8 * 3600
 WTF_CSRF_SSL_STRICT = True
+# Form messages come from WTForms' own French catalogue (see imagin.forms).
+WTF_I18N_ENABLED = False
 
 # Compress what our slow-link users download; br first, gzip for older clients.
 COMPRESS_ALGORITHM = ["br", "gzip"]

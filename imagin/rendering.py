@@ -12,6 +12,7 @@ from flask import Flask, Response, make_response, render_template, request
 from jinja2_fragments.flask import render_block
 
 from imagin.domain.audit import event_label
+from imagin.domain.money import format_duration
 from imagin.domain.status import PartStatus
 
 LOCALE = "fr_FR"
@@ -77,6 +78,7 @@ def init_app(app: Flask) -> None:
         euros=euros,
         status_label=status_label,
         event_label=event_label,
+        duration=format_duration,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from wtforms import Form, IntegerField, SelectField
+from wtforms import IntegerField, SelectField
 from wtforms.fields import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
 from imagin.domain.status import PartStatus
+from imagin.forms import QueryForm
 
 
-class MissionFilterForm(Form):
+class MissionFilterForm(QueryForm):
     session = SelectField("Session", coerce=str, validators=[Optional()], validate_choice=True)
     status = SelectField(
         "Statut",

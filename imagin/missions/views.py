@@ -1,4 +1,4 @@
-"""The intervenant's mission list and the mission page with its four tabs."""
+"""The intervenant's mission list and the mission page's Suivi tab."""
 
 from __future__ import annotations
 
@@ -8,19 +8,13 @@ from flask_login import current_user, login_required
 from imagin import clock
 from imagin.domain.status import PartStatus, effective_status
 from imagin.missions.forms import MissionFilterForm
+from imagin.missions.page import render_mission_tab
 from imagin.missions.queries import get_own_mission, history, list_own_missions, own_sessions
 from imagin.rendering import render_page
 
 bp = Blueprint("missions", __name__, url_prefix="/missions")
 
 MISSION_URL = "/<int(max=2147483647):number>"
-
-TABS = (
-    ("suivi", "Suivi"),
-    ("remuneration", "Frais rémunération"),
-    ("deplacement", "Frais déplacement"),
-    ("recapitulatif", "Récapitulatif"),
-)
 
 
 @bp.before_request
@@ -55,47 +49,15 @@ def index():
     )
 
 
-def _render_tab(mission, tab: str, **extra):
-    """The mission page with ``tab`` selected, or only the tabs when HTMX asks."""
-    today = clock.today()
-    claim = mission.claim
-    statuses = {
-        "pay": effective_status(claim.pay, mission.ends_on, today),
-        "travel": effective_status(claim.travel, mission.ends_on, today),
-    }
-    return render_page(
-        "missions/mission.html",
-        "tabs",
-        mission=mission,
-        claim=claim,
-        statuses=statuses,
-        tab=tab,
-        tabs=TABS,
-        **extra,
-    )
-
-
 @bp.get(MISSION_URL)
 @bp.get(MISSION_URL + "/suivi")
 def suivi(number: int):
     """Show a mission with its Suivi tab: statuses, next step, days and history."""
     mission = get_own_mission(number, current_user.id)
-    return _render_tab(mission, "suivi", events=history(mission.id), PartStatus=PartStatus)
-
-
-@bp.get(MISSION_URL + "/remuneration")
-def remuneration(number: int):
-    """Show a mission with its Frais rémunération tab."""
-    return _render_tab(get_own_mission(number, current_user.id), "remuneration")
+    return render_mission_tab(mission, "suivi", events=history(mission.id), PartStatus=PartStatus)
 
 
 @bp.get(MISSION_URL + "/deplacement")
 def deplacement(number: int):
     """Show a mission with its Frais déplacement tab."""
-    return _render_tab(get_own_mission(number, current_user.id), "deplacement")
-
-
-@bp.get(MISSION_URL + "/recapitulatif")
-def recapitulatif(number: int):
-    """Show a mission with its Récapitulatif tab."""
-    return _render_tab(get_own_mission(number, current_user.id), "recapitulatif")
+    return render_mission_tab(get_own_mission(number, current_user.id), "deplacement")
