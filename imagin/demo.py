@@ -25,6 +25,7 @@ from imagin.models import (
     Exam,
     ExamCentre,
     ExamSession,
+    Expense,
     HoursLine,
     Mission,
     MissionDay,
@@ -115,9 +116,13 @@ class DemoMission:
     copies: int | None = None
     candidates: int | None = None
     hours: list[tuple[dt.date, dt.time, dt.time]] = field(default_factory=list)
-    legs: list[tuple[dt.datetime, str, dt.datetime, str, str, int | None]] = field(
+    # (departure, city, arrival, city, mode, km, fare in cents)
+    legs: list[tuple[dt.datetime, str, dt.datetime, str, str, int | None, int | None]] = field(
         default_factory=list
     )
+    # Meals: ("meal", day, "dejeuner"/"diner", taken); nights: ("night", day, commune, cents).
+    expenses: list[tuple] = field(default_factory=list)
+    travel_cents: int | None = None
     reason: str | None = None
     pay_cents: int | None = None
     history: list[tuple[str, str | None, S | None, S | None, str]] = field(default_factory=list)
@@ -182,6 +187,8 @@ def demo_missions(today: dt.date) -> list[DemoMission]:
             done=True,
             hours=[(d(2024, 6, 12), t(8, 0), t(12, 0))],
             pay_cents=4 * 549,
+            expenses=[("meal", d(2024, 6, 12), "dejeuner", "autre")],
+            travel_cents=136 * 32 + 2000,
             legs=[
                 (
                     _at(d(2024, 6, 12), 6, 45),
@@ -190,6 +197,7 @@ def demo_missions(today: dt.date) -> list[DemoMission]:
                     "HEROUVILLE-SAINT-CLAIR",
                     "voiture",
                     68,
+                    None,
                 ),
                 (
                     _at(d(2024, 6, 12), 13, 0),
@@ -198,6 +206,7 @@ def demo_missions(today: dt.date) -> list[DemoMission]:
                     "SAINT-LO",
                     "voiture",
                     68,
+                    None,
                 ),
             ],
             history=[
@@ -235,6 +244,16 @@ def demo_missions(today: dt.date) -> list[DemoMission]:
             hours=[(d(2025, 7, 3), t(9, 0), t(17, 0)), (d(2025, 7, 4), t(8, 30), t(12, 0))],
             reason="Les horaires du 04/07/2025 ne correspondent pas à la feuille d'émargement "
             "(fin à 12:30).",
+            expenses=[
+                ("meal", d(2025, 7, 2), "diner", "autre"),
+                ("meal", d(2025, 7, 3), "dejeuner", "administratif"),
+                ("meal", d(2025, 7, 3), "diner", "autre"),
+                ("meal", d(2025, 7, 4), "dejeuner", "autre"),
+                ("night", d(2025, 7, 2), "ORLEANS", 8500),
+                ("night", d(2025, 7, 3), "ORLEANS", 8500),
+            ],
+            # 2 tickets of 58,40 €, 2 nights of 85 €, 3 meals of 20 € and one of 10 €.
+            travel_cents=2 * 5840 + 2 * 8500 + 3 * 2000 + 1000,
             legs=[
                 (
                     _at(d(2025, 7, 2), 17, 10),
@@ -243,6 +262,7 @@ def demo_missions(today: dt.date) -> list[DemoMission]:
                     "ORLEANS",
                     "train",
                     None,
+                    5840,
                 ),
                 (
                     _at(d(2025, 7, 4), 13, 30),
@@ -251,6 +271,7 @@ def demo_missions(today: dt.date) -> list[DemoMission]:
                     "SAINT-LO",
                     "train",
                     None,
+                    5840,
                 ),
             ],
             history=[
@@ -276,6 +297,7 @@ def demo_missions(today: dt.date) -> list[DemoMission]:
             candidates=6,
             hours=[(d(2025, 6, 20), t(13, 30), t(17, 30))],
             pay_cents=4 * 960,
+            travel_cents=124 * 32,
             legs=[
                 (
                     _at(d(2025, 6, 20), 12, 15),
@@ -284,6 +306,7 @@ def demo_missions(today: dt.date) -> list[DemoMission]:
                     "CAEN",
                     "voiture",
                     62,
+                    None,
                 ),
                 (
                     _at(d(2025, 6, 20), 17, 45),
@@ -292,6 +315,7 @@ def demo_missions(today: dt.date) -> list[DemoMission]:
                     "SAINT-LO",
                     "voiture",
                     62,
+                    None,
                 ),
             ],
             history=[
@@ -496,15 +520,32 @@ def _add_mission(session, spec: DemoMission, users, bureaus, exams, sessions, ce
                 arrival_city=ac,
                 mode=mode,
                 km=km,
+                fare_cents=fare,
             )
-            for dep, dc, arr, ac, mode, km in spec.legs
+            for dep, dc, arr, ac, mode, km, fare in spec.legs
         ],
+        expenses=[_expense(*expense) for expense in spec.expenses],
+        travel_amount_cents=spec.travel_cents,
     )
     mission.claim = claim
     session.add(mission)
     convoked = _at(first_day - dt.timedelta(days=30), 10)
     session.add(AuditEvent(mission=mission, action="convocation", at=convoked))
+    owner = users[spec.owner]
     for step, (action, part, before, after, actor) in enumerate(spec.history, start=1):
+        # What the travel amounts were computed from, as validation records it: no car km
+        # was validated before these missions in their years.
+        detail = (
+            {
+                "family_commune": owner.family_commune,
+                "admin_commune": owner.admin_commune,
+                "vehicle_cv": owner.vehicle_cv,
+                "km_before": 0,
+                "amount_cents": spec.travel_cents,
+            }
+            if (action, part) == ("validate", "travel")
+            else None
+        )
         session.add(
             AuditEvent(
                 mission=mission,
@@ -515,11 +556,18 @@ def _add_mission(session, spec: DemoMission, users, bureaus, exams, sessions, ce
                 actor=users[actor],
                 at=_at(last_day + dt.timedelta(days=step), 9 + step),
                 reason=spec.reason if action in ("send_back", "cancel") else None,
+                detail=detail,
             )
         )
     if spec.history and spec.history[0][0] in ("validate", "declare_not_done"):
         claim.validated_at = _at(last_day + dt.timedelta(days=1), 10)
         claim.validated_by = users[spec.owner]
+
+
+def _expense(kind: str, day: dt.date, what: str, value) -> Expense:
+    if kind == "meal":
+        return Expense(kind="meal", day=day, meal=what, taken=value)
+    return Expense(kind="night", day=day, commune=what, amount_cents=value)
 
 
 @click.command("demo")

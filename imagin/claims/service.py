@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from imagin.claims.workflow import apply_transition, mission_ended
 from imagin.domain.money import to_cents
@@ -43,10 +44,18 @@ MISSING_ENDPOINTS = {
     "copies": "claims.remuneration",
     "candidates": "claims.remuneration",
     "hours": "claims.remuneration",
+    "vehicle_cv": "profile.edit",
+    "trajets": "travel.deplacement",
+    "frais": "travel.deplacement",
+    "pieces": "travel.deplacement",
 }
+# Travel anchors name a leg, a meal or a night: "leg-12", "meal-2022-12-02-dejeuner".
+TRAVEL_ANCHOR_PREFIXES = ("leg-", "meal-", "night-", "expenses-")
 
 
 def missing_endpoint(item: Missing) -> str:
+    if item.anchor.startswith(TRAVEL_ANCHOR_PREFIXES):
+        return "travel.deplacement"
     return MISSING_ENDPOINTS.get(item.anchor, "claims.recapitulatif")
 
 
@@ -203,7 +212,14 @@ def save_pay(mission: Mission, entry: PayEntry, now: dt.datetime) -> None:
         for line in entry.hours
     ]
     # Always touch the row, so its version moves even when only hours lines changed.
+    touch(claim, now)
+
+
+def touch(claim: Claim, now: dt.datetime) -> None:
+    """Mark the claim changed, so its version moves even when only its lines did."""
     claim.updated_at = now
+    # A second change within the same second sets the same value: force the UPDATE.
+    flag_modified(claim, "updated_at")
 
 
 def validate_claim(
@@ -222,12 +238,37 @@ def validate_claim(
         # Let the domain word the refusal, with the date validation becomes possible.
         apply_transition(db, mission, parts[0], Action.VALIDATE, actor, now=now)
     view = pay_view(mission, rates)
-    if "pay" in parts and view.missing:
-        raise MissingEntries(view.missing)
+    missing = list(view.missing) if "pay" in parts else []
+    travel = None
+    if "travel" in parts and claim.done is not False:
+        # Imported here: the travel service builds on this module.
+        from imagin.documents.receipts import missing_receipts, needed_receipts
+        from imagin.travel.service import frozen_detail, travel_view
+
+        travel = travel_view(db, mission, rates)
+        missing.extend(travel.missing)
+        # Every receipt the amounts need must have a document naming it.
+        missing.extend(missing_receipts(needed_receipts(travel, claim.documents)))
+    if missing:
+        raise MissingEntries(missing)
     action = Action.DECLARE_NOT_DONE if claim.done is False else Action.VALIDATE
-    changes = [apply_transition(db, mission, part, action, actor, now=now) for part in parts]
+    changes = [
+        apply_transition(
+            db,
+            mission,
+            part,
+            action,
+            actor,
+            now=now,
+            # What the travel amounts were computed from, to show the same ones later.
+            detail=frozen_detail(travel) if part == "travel" and travel else None,
+        )
+        for part in parts
+    ]
     if "pay" in parts:
         claim.pay_amount_cents = to_cents(view.estimate.amount) if view.applies else 0
+    if "travel" in parts:
+        claim.travel_amount_cents = to_cents(travel.total) if travel and travel.applies else 0
     claim.validated_at = now
     claim.validated_by_id = actor.id
     return changes

@@ -29,6 +29,7 @@ from imagin.domain.transitions import TransitionRefused
 from imagin.missions.page import render_mission_tab
 from imagin.missions.queries import get_own_mission
 from imagin.rendering import time_fr, wants_fragment
+from imagin.travel.service import travel_view
 
 bp = Blueprint("claims", __name__, url_prefix="/missions")
 
@@ -181,7 +182,8 @@ def recapitulatif(number: int):
 
 def _render_summary(mission, form, rates, *, status=200, **extra):
     pay = pay_view(mission, rates)
-    context = _claim_context(mission, rates, validate_form=form, pay=pay, **extra)
+    travel = travel_view(get_db(), mission, rates)
+    context = _claim_context(mission, rates, validate_form=form, pay=pay, travel=travel, **extra)
     return render_mission_tab(mission, "recapitulatif", status=status, **context)
 
 

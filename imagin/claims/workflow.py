@@ -34,8 +34,12 @@ def apply_transition(
     *,
     now: dt.datetime,
     reason: str | None = None,
+    detail: dict | None = None,
 ) -> Transition:
-    """Move one part of the mission's claim; raise TransitionRefused when not allowed."""
+    """Move one part of the mission's claim; raise TransitionRefused when not allowed.
+
+    ``detail`` is kept with the AuditEvent (e.g. what the amounts were computed from).
+    """
     claim = mission.claim
     current = claim.pay if part == "pay" else claim.travel
     change = transition(
@@ -64,6 +68,7 @@ def apply_transition(
             before=change.before.value,
             after=change.after.value,
             reason=change.reason,
+            detail=detail,
         )
     )
     return change

@@ -11,3 +11,11 @@ class FieldError:
 
     field: str
     message: str
+
+
+@dataclass(frozen=True)
+class Missing:
+    """Something to enter before validating, with the anchor of the field to go to."""
+
+    message: str
+    anchor: str

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from imagin.domain.errors import FieldError
+from imagin.domain.errors import FieldError, Missing
 from imagin.domain.money import (
     ZERO,
     format_date,
@@ -87,14 +87,6 @@ class PayEstimate:
     formula: str
     applies: bool
     reason: str
-
-
-@dataclass(frozen=True)
-class Missing:
-    """Something to enter before validating, with the anchor of the field to go to."""
-
-    message: str
-    anchor: str
 
 
 def parse_rate_class(rate_class: str) -> tuple[str, str] | None:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from imagin.domain.communes import normalize_city, zone_for
-from imagin.domain.errors import FieldError
+from imagin.domain.errors import FieldError, Missing
 from imagin.domain.money import (
     ZERO,
     format_date,
@@ -28,6 +28,7 @@ __all__ = [
     "MealEntitlement",
     "MealKind",
     "MealTaken",
+    "Missing",
     "Mode",
     "NightStay",
     "OtherExpense",
@@ -40,6 +41,8 @@ __all__ = [
     "compute_travel",
     "meal_entitlements",
     "mileage_amount",
+    "missing_for_validation",
+    "night_anchor",
     "night_entitlements",
     "receipt_required",
     "required_receipts",
@@ -124,7 +127,13 @@ _ZONE_CEILINGS = {
     "autre": "plafond autres communes",
 }
 
-_EXPENSE_LABELS = {"peage": "Péage", "parking": "Parking", "autre": "Autre frais"}
+_EXPENSE_LABELS = {
+    "billet": "Billet",
+    "taxi": "Taxi",
+    "peage": "Péage",
+    "parking": "Parking",
+    "autre": "Autre frais",
+}
 
 
 @dataclass(frozen=True)
@@ -177,7 +186,10 @@ class NightStay:
 
 @dataclass(frozen=True)
 class OtherExpense:
-    """Toll ("peage"), parking or other ("autre") expense, at the amount paid."""
+    """Ticket ("billet"), taxi, toll ("peage"), parking or other ("autre"), at the amount paid.
+
+    Tickets and taxis here are those not already entered as the fare of a leg.
+    """
 
     kind: str
     amount: Decimal
@@ -502,11 +514,16 @@ def _meal_line(
     return AmountLine("repas", meal.label, amount, f"{why} — {how}", "repas", meal.anchor)
 
 
+def night_anchor(night: dt.date) -> str:
+    """Anchor of a night's fields, by its date: stable whatever the order of the stays."""
+    return f"night-{night.isoformat()}"
+
+
 def _night_line(
-    night: dt.date, stay: NightStay | None, entitled: bool, index: int | None, rates: RateTable
+    night: dt.date, stay: NightStay | None, entitled: bool, rates: RateTable
 ) -> AmountLine:
     label = f"Nuitée du {format_date(night)} au {format_date(night + dt.timedelta(days=1))}"
-    anchor = f"nights-{index}" if index is not None else "nights"
+    anchor = night_anchor(night)
     if not entitled:
         reason = f"{label} — pas d'absence couvrant 00:00–05:00 : non remboursée"
         return AmountLine("nuitees", label, ZERO, reason, anchor=anchor)
@@ -534,12 +551,11 @@ def _night_line(
 def _night_lines(
     entitled: Sequence[dt.date], nights: Sequence[NightStay], rates: RateTable
 ) -> list[AmountLine]:
-    stays = {stay.night: (index, stay) for index, stay in enumerate(nights)}
-    lines = []
-    for night in sorted(set(entitled) | set(stays)):
-        index, stay = stays.get(night, (None, None))
-        lines.append(_night_line(night, stay, night in entitled, index, rates))
-    return lines
+    stays = {stay.night: stay for stay in nights}
+    return [
+        _night_line(night, stays.get(night), night in entitled, rates)
+        for night in sorted(set(entitled) | set(stays))
+    ]
 
 
 def _other_lines(expenses: Sequence[OtherExpense]) -> list[AmountLine]:
@@ -641,3 +657,49 @@ def _receipt_label(line: AmountLine) -> str:
         label = f"{what} de {format_euros(line.amount)}"
         return f"{label} — {detail}" if detail else label
     return f"{what} — {line.label}"
+
+
+# --- What is still to enter -----------------------------------------------------------------
+
+
+def missing_for_validation(
+    legs: Sequence[TravelLeg],
+    travel: TravelComputation,
+    meals_taken: Mapping[MealEntitlement | tuple[dt.date, str], str],
+    nights: Sequence[NightStay],
+    vehicle_cv: int | None,
+    mission_days: Iterable[dt.date],
+) -> list[Missing]:
+    """What the intervenant still has to enter before validating the travel part.
+
+    No legs is not missing: an intervenant may have had no travel costs at all.
+    """
+    if not travel.applies:
+        return []
+    missing = [
+        Missing(f"Trajet {legs[index].label} : {error.message}", f"legs-{index}")
+        for error in check_legs(legs, mission_days)
+        for index in (int(error.field.split("-")[1]),)
+    ]
+    if vehicle_cv is None and any(leg.mode in KM_MODES for leg in legs):
+        missing.append(
+            Missing(
+                "Indiquez la puissance fiscale (CV) de votre véhicule dans votre profil",
+                "vehicle_cv",
+            )
+        )
+    for meal in travel.meals:
+        if meals_taken.get(meal, meals_taken.get((meal.day, meal.kind))) not in set(MealTaken):
+            what = meal.label[0].lower() + meal.label[1:]
+            missing.append(Missing(f"Indiquez comment vous avez pris le {what}", meal.anchor))
+    for stay in nights:
+        if stay.night in travel.nights and stay.paid is None:
+            end = stay.night + dt.timedelta(days=1)
+            missing.append(
+                Missing(
+                    f"Indiquez le montant payé pour la nuitée du {format_date(stay.night)} "
+                    f"au {format_date(end)}",
+                    night_anchor(stay.night),
+                )
+            )
+    return missing

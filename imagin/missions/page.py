@@ -13,7 +13,7 @@ from imagin.rendering import render_page
 TABS = (
     ("suivi", "missions.suivi", "Suivi"),
     ("remuneration", "claims.remuneration", "Frais rémunération"),
-    ("deplacement", "missions.deplacement", "Frais déplacement"),
+    ("deplacement", "travel.deplacement", "Frais déplacement"),
     ("recapitulatif", "claims.recapitulatif", "Récapitulatif"),
 )
 

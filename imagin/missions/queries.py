@@ -25,8 +25,11 @@ class MissionPage:
     pages: int
 
 
-def get_own_mission(number: int, intervenant_id: int) -> Mission:
+def get_own_mission(number: int, intervenant_id: int, *options) -> Mission:
     """Load a mission of this intervenant with everything its header shows.
+
+    ``options`` are extra loader options for what a tab needs besides the header
+    (e.g. the claim's legs), so that it is loaded in the same few queries.
 
     :raise 404: if the mission does not exist or belongs to someone else — the
         same answer, so nobody can probe for other people's missions.
@@ -44,6 +47,7 @@ def get_own_mission(number: int, intervenant_id: int) -> Mission:
             joinedload(Mission.bureau),
             joinedload(Mission.claim),
             selectinload(Mission.days),
+            *options,
         )
     )
     if mission is None:

@@ -55,9 +55,3 @@ def suivi(number: int):
     """Show a mission with its Suivi tab: statuses, next step, days and history."""
     mission = get_own_mission(number, current_user.id)
     return render_mission_tab(mission, "suivi", events=history(mission.id), PartStatus=PartStatus)
-
-
-@bp.get(MISSION_URL + "/deplacement")
-def deplacement(number: int):
-    """Show a mission with its Frais déplacement tab."""
-    return render_mission_tab(get_own_mission(number, current_user.id), "deplacement")

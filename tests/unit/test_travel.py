@@ -12,6 +12,7 @@ from imagin.domain.travel import (
     MealEntitlement,
     MealKind,
     MealTaken,
+    Missing,
     NightStay,
     OtherExpense,
     Receipt,
@@ -21,6 +22,7 @@ from imagin.domain.travel import (
     compute_travel,
     meal_entitlements,
     mileage_amount,
+    missing_for_validation,
     night_entitlements,
     receipt_required,
     required_receipts,
@@ -534,8 +536,85 @@ def test_receipts_for_everything_paid():
         ("taxi", "Facture de taxi — Taxi Paris → Paris 15e du 14/03/2024", "legs-1"),
         ("repas", "Justificatif de repas — Déjeuner du 14/03/2024", "meal-2024-03-14-dejeuner"),
         ("repas", "Justificatif de repas — Déjeuner du 15/03/2024", "meal-2024-03-15-dejeuner"),
-        ("hotel", "Facture d'hôtel — Nuitée du 14/03/2024 au 15/03/2024 à Paris", "nights-0"),
+        (
+            "hotel",
+            "Facture d'hôtel — Nuitée du 14/03/2024 au 15/03/2024 à Paris",
+            "night-2024-03-14",
+        ),
         ("peage", "Ticket de péage de 21,60 € — A13", "expenses-0"),
         ("parking", "Ticket de parking de 18,00 €", "expenses-1"),
     ]
     assert all(isinstance(receipt, Receipt) for receipt in required_receipts(result, day))
+
+
+def test_tickets_and_taxis_not_in_a_leg_are_other_expenses_with_their_receipt():
+    day = dt.date(2024, 3, 14)
+    other = [OtherExpense("billet", Decimal("12.50"), "RER B"), OtherExpense("taxi", Decimal(30))]
+    result = compute(day_trip(day), meals={(day, "dejeuner"): "gratuit"}, other=other)
+    autres = [(line.label, line.amount) for line in result.lines if line.category == "autres"]
+    assert autres == [("Billet — RER B", Decimal("12.50")), ("Taxi", Decimal("30.00"))]
+    receipts = [(r.kind, plain(r.label), r.anchor) for r in required_receipts(result, day)]
+    assert receipts[-2:] == [
+        ("billet", "Billet de 12,50 € — RER B", "expenses-0"),
+        ("taxi", "Facture de taxi de 30,00 €", "expenses-1"),
+    ]
+
+
+def test_night_lines_are_anchored_by_their_date():
+    result = compute(overnight(DAY, "Lyon"), nights=[NightStay(DAY, "Lyon", Decimal(80))])
+    night = next(line for line in result.lines if line.category == "nuitees")
+    assert night.anchor == "night-2022-12-02"
+
+
+# --- missing for validation ---------------------------------------------------------------
+
+
+def missing(legs, *, meals=None, nights=(), cv=None, days=None):
+    result = compute(legs, meals=meals, nights=nights, cv=cv)
+    return missing_for_validation(
+        legs, result, meals or {}, list(nights), cv, days or {legs[0].departure.date()}
+    )
+
+
+def test_nothing_missing_when_everything_is_entered():
+    assert missing([LEG_621], meals={(DAY, "dejeuner"): "autre"}, cv=5) == []
+
+
+def test_meal_without_a_choice_and_car_without_horsepower_are_missing():
+    assert missing([LEG_621]) == [
+        Missing(
+            "Indiquez la puissance fiscale (CV) de votre véhicule dans votre profil", "vehicle_cv"
+        ),
+        Missing(
+            "Indiquez comment vous avez pris le déjeuner du 02/12/2022", "meal-2022-12-02-dejeuner"
+        ),
+    ]
+
+
+def test_night_without_amount_is_missing_but_no_stay_at_all_is_not():
+    legs = overnight(DAY, "Lyon")
+    meals = {meal: MealTaken.FREE for meal in meal_entitlements(absence_window(legs))}
+    assert missing(legs, meals=meals) == []
+    assert missing(legs, meals=meals, nights=[NightStay(DAY, "Lyon", None)]) == [
+        Missing(
+            "Indiquez le montant payé pour la nuitée du 02/12/2022 au 03/12/2022",
+            "night-2022-12-02",
+        )
+    ]
+
+
+def test_stored_leg_that_no_longer_passes_the_checks_is_missing():
+    no_fare = leg(at(DAY, "07:00"), "Saint-Lô", at(DAY, "09:00"), "Alençon", "train")
+    assert missing([no_fare]) == [
+        Missing(
+            "Trajet Train Saint-Lô → Alençon du 02/12/2022 : "
+            "Saisissez le prix payé (0 si vous n'avez rien payé).",
+            "legs-0",
+        )
+    ]
+
+
+def test_nothing_is_missing_when_travel_does_not_apply():
+    legs = [car(at(DAY, "07:00"), "Alençon", at(DAY, "07:20"), "Alençon", 8)]
+    result = compute(legs, home="Alençon")
+    assert missing_for_validation(legs, result, {}, [], None, {DAY}) == []

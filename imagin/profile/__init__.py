@@ -1,0 +1,5 @@
+"""The intervenant's profile: what the travel rules need and they may change."""
+
+from imagin.profile.views import bp
+
+__all__ = ["bp"]
