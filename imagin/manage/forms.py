@@ -1,0 +1,87 @@
+"""Back-office forms: the queue's filters, reasons, bulk validation and the payment export."""
+
+from __future__ import annotations
+
+from wtforms import (
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from imagin.domain.status import PartStatus
+from imagin.forms import Form, QueryForm
+from imagin.manage.queries import QueueFilters
+
+
+class QueueFilterForm(QueryForm):
+    session = SelectField("Session", validators=[Optional()])
+    exam = SelectField("Examen", validators=[Optional()])
+    status = SelectField(
+        "Statut",
+        choices=[SelectChoice("", "Tous les statuts")]
+        + [SelectChoice(s.value, s.label) for s in PartStatus],
+        validators=[Optional()],
+    )
+    name = StringField("Intervenant", validators=[Optional(), Length(max=100)])
+    number = IntegerField("N° de mission", validators=[Optional(), NumberRange(min=1)])
+    page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100_000)])
+
+    def set_choices(self, sessions, exams) -> None:
+        self.session.choices = [SelectChoice("", "Toutes les sessions")] + [
+            SelectChoice(str(s.id), s.label) for s in sessions
+        ]
+        self.exam.choices = [SelectChoice("", "Tous les examens")] + [
+            SelectChoice(str(e.id), e.name) for e in exams
+        ]
+
+    def cleaned(self) -> tuple[QueueFilters, int]:
+        """The filters; a value that does not exist is ignored rather than refused."""
+        self.validate()
+
+        def value(field):
+            return field.data if field.data not in (None, "") and not field.errors else None
+
+        session, exam, status = value(self.session), value(self.exam), value(self.status)
+        filters = QueueFilters(
+            session_id=int(session) if session else None,
+            exam_id=int(exam) if exam else None,
+            status=PartStatus(status) if status else None,
+            name=(value(self.name) or "").strip(),
+            number=value(self.number),
+        )
+        return filters, value(self.page) or 1
+
+
+class ReasonForm(Form):
+    """Sending a part back, or cancelling a mission: the reason is required."""
+
+    version = HiddenField()
+    reason = TextAreaField(
+        "Motif",
+        validators=[
+            DataRequired("Indiquez le motif : l'intervenant le verra."),
+            Length(max=1000, message="1 000 caractères au maximum."),
+        ],
+        render_kw={"rows": 3},
+    )
+
+
+class ApproveForm(Form):
+    version = HiddenField()
+
+
+class BulkForm(Form):
+    """Bulk validation: the claims ticked in the queue, by mission number."""
+
+    selected = SelectMultipleField("Sélection", coerce=int, validate_choice=False)
+
+
+class ExportForm(Form):
+    """Payment export: the parts ticked, as "<claim id>:<part>"."""
+
+    selected = SelectMultipleField("Parts", validate_choice=False)

@@ -1,0 +1,195 @@
+"""The e-mails IMAG'IN sends to intervenants, in French, queued in the caller's transaction.
+
+Each ``notify_*`` function only queues the message (see ``imagin.mail``): call
+it in the same transaction as the change it announces, before the commit.
+The ``*_message`` functions only compose it, for callers that queue in bulk.
+The mission passed must have its intervenant, exam, session, centre, bureau
+and days loaded (or loadable) — ``get_managed_mission`` loads them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+from flask import current_app, has_request_context, url_for
+from sqlalchemy.orm import Session
+
+from imagin.mail import queue_mail
+from imagin.models import Mission, OutgoingMail
+from imagin.rendering import euros, long_date_fr, time_fr
+
+PART_NAMES = {"pay": "frais de rémunération", "travel": "frais de déplacement"}
+SIGNATURE = "Ce message est envoyé automatiquement par IMAG'IN, merci de ne pas y répondre."
+
+
+class Message(NamedTuple):
+    to: str
+    subject: str
+    body: str
+
+
+def mission_url(mission: Mission) -> str:
+    """The absolute address of the mission's page, for a link in an e-mail.
+
+    In a request, the address the user reached us by; elsewhere (a command),
+    PUBLIC_URL followed by URL_PREFIX.
+    """
+    if has_request_context():
+        return url_for("missions.suivi", number=mission.number, _external=True)
+    app = current_app
+    public = urlsplit(app.config.get("PUBLIC_URL") or "http://127.0.0.1:8080")
+    adapter = app.url_map.bind(
+        public.netloc,
+        script_name=public.path.rstrip("/") + app.config.get("URL_PREFIX", ""),
+        url_scheme=public.scheme or "http",
+    )
+    return adapter.build("missions.suivi", {"number": mission.number}, force_external=True)
+
+
+def notify_convocation(db: Session, mission: Mission) -> OutgoingMail:
+    """Tell the intervenant about a new mission, with its details and the link."""
+    return queue_mail(db, *convocation_message(mission))
+
+
+def notify_sent_back(db: Session, mission: Mission, part: str, reason: str) -> OutgoingMail:
+    """Tell the intervenant that one part of the claim is "À corriger", and why."""
+    return queue_mail(db, *sent_back_message(mission, part, reason))
+
+
+def notify_approved(db: Session, mission: Mission, part: str) -> OutgoingMail:
+    """Tell the intervenant that one part of the claim is "Validé par gestionnaire"."""
+    return queue_mail(db, *approved_message(mission, part))
+
+
+def notify_in_payment(
+    db: Session, mission: Mission, parts: Iterable[str], amount_cents: int
+) -> OutgoingMail:
+    """Tell the intervenant that parts of the claim are "Mis en paiement", and for how much."""
+    return queue_mail(db, *in_payment_message(mission, parts, amount_cents))
+
+
+def convocation_message(mission: Mission) -> Message:
+    """The convocation: the mission's details, its days, the rights it gives and the link."""
+    days = "\n".join(
+        f"  - le {long_date_fr(day.day)} à {time_fr(day.start_time)}, "
+        f"durée : {_days(day.half_days)} journée(s)"
+        for day in mission.days
+    )
+    rights = []
+    if mission.pay_applies:
+        rights.append("cette mission est rémunérée")
+    if mission.travel_applies:
+        rights.append("vos frais de déplacement sont pris en charge")
+    lines = [
+        _greeting(mission),
+        "",
+        f"Vous êtes convoqué(e) pour la mission N° {mission.number}.",
+        "",
+        *_facts(mission),
+        f"Dates de la mission :\n{days}",
+        "",
+    ]
+    if rights:
+        lines += [f"Après la mission, {' et '.join(rights)} : déclarez-les dans IMAG'IN.", ""]
+    lines += [
+        f"Votre mission : {mission_url(mission)}",
+        "",
+        *_contact(mission),
+    ]
+    subject = f"Convocation — mission N° {mission.number} — {mission.exam.name}"
+    return Message(mission.intervenant.email, subject, "\n".join(lines))
+
+
+def sent_back_message(mission: Mission, part: str, reason: str) -> Message:
+    """ "À corriger", with the reason the gestionnaire gave."""
+    name = PART_NAMES[part]
+    lines = [
+        _greeting(mission),
+        "",
+        f"La DEC vous renvoie vos {name} de la mission N° {mission.number} "
+        "pour correction (statut « À corriger »).",
+        "",
+        "Motif :",
+        reason.strip(),
+        "",
+        "Vos saisies ont été conservées : corrigez-les puis validez à nouveau votre état de frais.",
+        "",
+        *_facts(mission),
+        f"Votre mission : {mission_url(mission)}",
+        "",
+        *_contact(mission),
+    ]
+    subject = f"À corriger — mission N° {mission.number} — {name}"
+    return Message(mission.intervenant.email, subject, "\n".join(lines))
+
+
+def approved_message(mission: Mission, part: str) -> Message:
+    """ "Validé par gestionnaire" for one part."""
+    name = PART_NAMES[part]
+    lines = [
+        _greeting(mission),
+        "",
+        f"La DEC a vérifié et validé vos {name} de la mission N° {mission.number} "
+        "(statut « Validé par gestionnaire »). Ils seront prochainement mis en paiement.",
+        "",
+        *_facts(mission),
+        f"Votre mission : {mission_url(mission)}",
+        "",
+        *_contact(mission),
+    ]
+    subject = f"Validé par gestionnaire — mission N° {mission.number} — {name}"
+    return Message(mission.intervenant.email, subject, "\n".join(lines))
+
+
+def in_payment_message(mission: Mission, parts: Iterable[str], amount_cents: int) -> Message:
+    """ "Mis en paiement" for the parts exported, with the amount (integer cents)."""
+    names = " et ".join(PART_NAMES[part] for part in parts)
+    lines = [
+        _greeting(mission),
+        "",
+        f"Vos {names} de la mission N° {mission.number} ont été mis en paiement "
+        f"(statut « Mis en paiement ») pour un montant de {euros(amount_cents, cents=True)}.",
+        "Le versement est effectué par le service de paie dans les semaines qui suivent.",
+        "",
+        *_facts(mission),
+        f"Votre mission : {mission_url(mission)}",
+        "",
+        *_contact(mission),
+    ]
+    subject = f"Mis en paiement — mission N° {mission.number}"
+    return Message(mission.intervenant.email, subject, "\n".join(lines))
+
+
+def _greeting(mission: Mission) -> str:
+    person = mission.intervenant
+    name = f"{person.first_name} {person.last_name}".strip()
+    return f"Bonjour {name}," if name else "Bonjour,"
+
+
+def _facts(mission: Mission) -> list[str]:
+    centre = mission.centre
+    facts = [
+        f"Examen : {mission.exam.name} ({mission.session.label})",
+        f"Type de mission : {mission.mission_type.label}",
+        f"Lieu : {centre.name} ({centre.code}), {centre.commune}",
+    ]
+    if mission.specialite:
+        facts.append(f"Spécialité : {mission.specialite}")
+    if mission.epreuve_option:
+        facts.append(f"Épreuve option : {mission.epreuve_option}")
+    return [*facts, ""]
+
+
+def _contact(mission: Mission) -> list[str]:
+    bureau = mission.bureau
+    return [
+        f"Pour toute question : {bureau.name}, {bureau.email}, {bureau.phone}.",
+        "",
+        SIGNATURE,
+    ]
+
+
+def _days(half_days: int) -> str:
+    return "1" if half_days == 2 else f"{half_days / 2:g}".replace(".", ",")

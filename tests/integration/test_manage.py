@@ -1,0 +1,356 @@
+"""The DEC back office: access, queue, review, send back, validate, cancel, bulk, export."""
+
+import csv
+import datetime as dt
+import io
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from imagin.models import AuditEvent, Claim, Mission, MissionDay, PaymentBatch, User
+from tests.conftest import CLAIRE, GESTIONNAIRE, count_queries, csrf_from, database
+
+VALIDATED_621 = {
+    "done": "oui",
+    "candidates": "8",
+    "hours-0-day": "2022-12-02",
+    "hours-0-start": "09:00",
+    "hours-0-end": "12:30",
+}
+
+
+def plain(html: str) -> str:
+    return html.replace("\xa0", " ").replace("\u202f", " ").replace("&#39;", "'")
+
+
+def claim_621(app) -> dict:
+    with database(app) as db:
+        claim = db.scalar(select(Claim).join(Mission).where(Mission.number == 621))
+        return {
+            "pay": claim.pay_status,
+            "travel": claim.travel_status,
+            "version": claim.version,
+            "pay_reason": claim.pay_reason,
+        }
+
+
+def claire_validates_621(app):
+    client = app.test_client()
+    token = csrf_from(client.get("/intervenant").get_data(as_text=True))
+    client.post(
+        "/intervenant", data={"csrf_token": token, "email": CLAIRE, "password": "imagin-demo"}
+    )
+    token = csrf_from(client.get("/missions/621/remuneration").get_data(as_text=True))
+    response = client.post(
+        "/missions/621/remuneration",
+        data={
+            "csrf_token": token,
+            "version": "1",
+            "action": "validate",
+            "certify": "y",
+            **VALIDATED_621,
+        },
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return client
+
+
+@pytest.fixture
+def manager(client, auth):
+    auth.login(GESTIONNAIRE)
+    return client
+
+
+def review_form(client, number=621):
+    html = client.get(f"/gestion/missions/{number}").get_data(as_text=True)
+    return (
+        html,
+        csrf_from(html),
+        re.search(r'name="(?:\w+-)?version" type="hidden" value="(\d+)"', html).group(1),
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/gestion",
+        "/gestion/missions/621",
+        "/gestion/paiement",
+        "/gestion/paiement/lots",
+        "/gestion/paiement/lots/1.csv",
+    ],
+)
+def test_intervenant_gets_404_everywhere_in_the_back_office(client, auth, url):
+    auth.login(CLAIRE)
+    assert client.get(url).status_code == 404
+    token = csrf_from(client.get("/missions").get_data(as_text=True))
+    assert (
+        client.post(
+            "/gestion/missions/621/remuneration/valider", data={"csrf_token": token}
+        ).status_code
+        == 404
+    )
+
+
+def test_other_bureau_claim_is_404(manager):
+    assert manager.get("/gestion/missions/1300").status_code == 404
+    assert manager.get("/gestion?number=1300").status_code == 200
+    assert "1300" not in re.findall(
+        r"Mission N° (\d+)", manager.get("/gestion").get_data(as_text=True)
+    )
+
+
+def test_queue_shows_counts_filters_and_oldest_validated_first(app, manager):
+    claire_validates_621(app)
+    html = plain(manager.get("/gestion").get_data(as_text=True))
+    assert "Nombre de parties par statut et par session" in html
+    numbers = [int(n) for n in re.findall(r'aria-label="Mission N° (\d+)"', html)]
+    assert numbers[0] in (815, 621)  # validated by their intervenant come first
+    assert 1300 not in numbers
+    only = plain(manager.get("/gestion?number=621").get_data(as_text=True))
+    assert re.findall(r'aria-label="Mission N° (\d+)"', only) == ["621"]
+    by_name = plain(manager.get("/gestion?name=durand").get_data(as_text=True))
+    assert set(re.findall(r'aria-label="Mission N° (\d+)"', by_name)) == {"640", "1102"}
+    fragment = manager.get("/gestion?status=valide", headers={"HX-Request": "true"})
+    assert fragment.get_data(as_text=True).lstrip().startswith('<div id="queue-results"')
+    assert len(fragment.get_data()) < 6 * 1024
+
+
+def test_send_back_needs_a_reason_then_intervenant_corrects(app, manager):
+    claire = claire_validates_621(app)
+    _, token, version = review_form(manager)
+    empty = manager.post(
+        "/gestion/missions/621/remuneration/renvoyer",
+        data={"csrf_token": token, "pay-version": version, "pay-reason": " "},
+    )
+    assert empty.status_code == 422
+    assert "Indiquez le motif" in plain(empty.get_data(as_text=True))
+    assert claim_621(app)["pay"] == "valide"
+    sent = manager.post(
+        "/gestion/missions/621/remuneration/renvoyer",
+        data={"csrf_token": token, "pay-version": version, "pay-reason": "Horaires à vérifier."},
+    )
+    assert sent.status_code == 303
+    state = claim_621(app)
+    assert state["pay"] == "a_corriger" and state["travel"] == "valide"
+    assert state["pay_reason"] == "Horaires à vérifier."
+    # Claire sees the reason, her entries are kept, she validates again.
+    suivi = plain(claire.get("/missions/621/suivi").get_data(as_text=True))
+    assert "Horaires à vérifier." in suivi
+    page = claire.get("/missions/621/remuneration").get_data(as_text=True)
+    assert 'value="12:30"' in page
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
+    again = claire.post(
+        "/missions/621/remuneration",
+        data={
+            "csrf_token": csrf_from(page),
+            "version": version,
+            "action": "validate",
+            "certify": "y",
+            **VALIDATED_621,
+        },
+    )
+    assert again.status_code == 303
+    assert claim_621(app)["pay"] == "valide"
+
+
+def test_approve_then_export_then_download_again(app, manager):
+    claire_validates_621(app)
+    _, token, version = review_form(manager)
+    assert (
+        manager.post(
+            "/gestion/missions/621/remuneration/valider",
+            data={"csrf_token": token, "version": version},
+        ).status_code
+        == 303
+    )
+    _, token, version = review_form(manager)
+    assert (
+        manager.post(
+            "/gestion/missions/621/deplacement/valider",
+            data={"csrf_token": token, "version": version},
+        ).status_code
+        == 303
+    )
+    assert (claim_621(app)["pay"], claim_621(app)["travel"]) == (
+        "valide_gestionnaire",
+        "valide_gestionnaire",
+    )
+    page = manager.get("/gestion/paiement").get_data(as_text=True)
+    keys = re.findall(r'name="selected" value="(\d+:(?:pay|travel))"', page)
+    with database(app) as db:
+        claim_id = db.scalar(select(Claim.id).join(Mission).where(Mission.number == 621))
+    mine = [k for k in keys if k.startswith(f"{claim_id}:")]
+    assert sorted(mine) == [f"{claim_id}:pay", f"{claim_id}:travel"]
+    exported = manager.post(
+        "/gestion/paiement", data={"csrf_token": csrf_from(page), "selected": mine}
+    )
+    assert exported.status_code == 303
+    assert (claim_621(app)["pay"], claim_621(app)["travel"]) == (
+        "mis_en_paiement",
+        "mis_en_paiement",
+    )
+    with database(app) as db:
+        batch = db.scalar(select(PaymentBatch))
+        batch_id = len(batch.lines), batch.id
+    download = manager.get(f"/gestion/paiement/lots/{batch_id[1]}.csv")
+    assert download.status_code == 200
+    assert download.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert "attachment" in download.headers["Content-Disposition"]
+    raw = download.get_data()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][3] == "N° de mission" and rows[0][-1] == "Total"
+    pay_row = next(r for r in rows[1:] if r[9] == "Rémunération")
+    assert pay_row[3] == "621" and pay_row[6] == "Martin" and pay_row[10] == "33,60"
+    assert pay_row[-1] == "33,60"
+    # The same parts cannot be exported twice.
+    again = manager.post(
+        "/gestion/paiement", data={"csrf_token": csrf_from(page), "selected": mine}
+    )
+    assert again.status_code == 409
+    assert "rien n'a été exporté" in plain(again.get_data(as_text=True))
+    with database(app) as db:
+        assert db.scalar(select(func.count()).select_from(PaymentBatch)) == 1
+
+
+def test_export_is_all_or_nothing(app, manager):
+    claire_validates_621(app)
+    page = manager.get("/gestion/paiement").get_data(as_text=True)
+    response = manager.post(
+        "/gestion/paiement", data={"csrf_token": csrf_from(page), "selected": ["999999:pay"]}
+    )
+    assert response.status_code == 409
+    with database(app) as db:
+        assert db.scalar(select(func.count()).select_from(PaymentBatch)) == 0
+
+
+def test_bulk_validation_reports_done_and_refused(app, manager):
+    claire_validates_621(app)
+    token = csrf_from(manager.get("/gestion").get_data(as_text=True))
+    response = manager.post(
+        "/gestion/validation-groupee",
+        data={"csrf_token": token, "selected": ["621", "640", "1300"]},
+    )
+    assert response.status_code == 303
+    html = plain(manager.get("/gestion").get_data(as_text=True))
+    assert "Mission 621 : rémunération validée." in html
+    assert "Mission 640 : rémunération —" in html  # not validated by Paul yet
+    assert "Mission 1300 : introuvable dans vos bureaux." in html
+    assert claim_621(app)["pay"] == "valide_gestionnaire"
+
+
+def test_cancel_needs_a_reason(app, manager):
+    _, token, version = review_form(manager)
+    assert (
+        manager.post(
+            "/gestion/missions/621/annuler", data={"csrf_token": token, "cancel-version": version}
+        ).status_code
+        == 422
+    )
+    done = manager.post(
+        "/gestion/missions/621/annuler",
+        data={"csrf_token": token, "cancel-version": version, "cancel-reason": "Épreuve reportée."},
+    )
+    assert done.status_code == 303
+    assert (claim_621(app)["pay"], claim_621(app)["travel"]) == ("annule", "annule")
+    with database(app) as db:
+        events = db.scalars(select(AuditEvent).where(AuditEvent.action == "cancel")).all()
+        assert {e.reason for e in events} >= {"Épreuve reportée."}
+
+
+def test_stale_review_is_refused(app, manager):
+    claire_validates_621(app)
+    _, token, version = review_form(manager)
+    response = manager.post(
+        "/gestion/missions/621/remuneration/valider",
+        data={"csrf_token": token, "version": str(int(version) - 1)},
+    )
+    assert response.status_code == 409
+    assert claim_621(app)["pay"] == "valide"
+
+
+def test_pages_keep_constant_queries_with_1000_claims(app, manager):
+    with count_queries(app) as few:
+        manager.get("/gestion")
+    add_claims(app, 1000)
+    with count_queries(app) as many:
+        response = manager.get("/gestion")
+    assert response.status_code == 200
+    assert len(many) == len(few) <= 8
+    assert len(re.findall(r'aria-label="Mission N° \d+"', response.get_data(as_text=True))) == 50
+    with count_queries(app) as payment:
+        manager.get("/gestion/paiement")
+    assert len(payment) <= 6
+
+
+def add_claims(app, count: int) -> None:
+    with database(app) as db:
+        model = db.scalar(select(Mission).where(Mission.number == 621))
+        paul = db.scalar(select(User).where(User.email == "paul.durand@example.fr"))
+        day = dt.date(2024, 5, 2)
+        db.add_all(
+            Mission(
+                number=100_000 + n,
+                intervenant=paul,
+                exam_id=model.exam_id,
+                session_id=model.session_id,
+                mission_type_id=model.mission_type_id,
+                centre_id=model.centre_id,
+                bureau_id=model.bureau_id,
+                starts_on=day,
+                ends_on=day,
+                days=[MissionDay(day=day, start_time=dt.time(9))],
+                claim=Claim(
+                    pay_status="valide_gestionnaire" if n % 2 else "valide", pay_amount_cents=1000
+                ),
+            )
+            for n in range(count)
+        )
+        db.commit()
+
+
+def test_gestionnaire_lands_on_the_queue(client, auth):
+    response = auth.login(GESTIONNAIRE)
+    assert response.location == "/gestion"
+    assert "Gestion</a>" in client.get("/gestion").get_data(as_text=True)
+
+
+def test_reason_shows_on_the_list_and_the_mission_header(client, auth):
+    auth.login(CLAIRE)
+    listing = plain(client.get("/missions").get_data(as_text=True))
+    assert "Motif : Les horaires du 04/07/2025" in listing
+    header = plain(client.get("/missions/1004/recapitulatif").get_data(as_text=True))
+    assert "Motif : Les horaires du 04/07/2025" in header
+
+
+def test_status_changes_send_emails_to_the_intervenant(app, manager):
+    from email import message_from_bytes, policy
+    from pathlib import Path
+
+    claire_validates_621(app)
+    _, token, version = review_form(manager)
+    manager.post(
+        "/gestion/missions/621/remuneration/renvoyer",
+        data={"csrf_token": token, "pay-version": version, "pay-reason": "Horaires à vérifier."},
+    )
+    _, token, version = review_form(manager)
+    manager.post(
+        "/gestion/missions/621/deplacement/valider", data={"csrf_token": token, "version": version}
+    )
+    outbox = sorted(Path(app.config["OUTBOX_DIR"]).glob("*.eml"))
+    messages = [message_from_bytes(p.read_bytes(), policy=policy.default) for p in outbox]
+    assert [m["To"] for m in messages] == [CLAIRE, CLAIRE]
+    bodies = [m.get_body().get_content() for m in messages]
+    assert "Horaires à vérifier." in bodies[0]
+    assert "621" in messages[1]["Subject"]
+    with database(app) as db:
+        from imagin.models import OutgoingMail
+
+        assert (
+            db.scalar(
+                select(func.count()).select_from(OutgoingMail).where(OutgoingMail.sent_at.is_(None))
+            )
+            == 0
+        )
