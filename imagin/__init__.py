@@ -31,13 +31,30 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     rendering.init_app(app)
     errors.init_app(app)
 
-    from imagin import auth, claims, cli, demo, missions
+    from imagin import (
+        auth,
+        claims,
+        cli,
+        demo,
+        documents,
+        mail,
+        manage,
+        missions,
+        profile,
+        travel,
+    )
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(missions.bp)
     app.register_blueprint(claims.bp)
+    app.register_blueprint(travel.bp)
+    app.register_blueprint(profile.bp)
+    app.register_blueprint(manage.bp)
+    app.register_blueprint(documents.bp)
     demo.init_app(app)
     cli.init_app(app)
+    documents.init_app(app)
+    mail.init_app(app)
 
     _mount(app)
     return app

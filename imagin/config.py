@@ -35,6 +35,7 @@ ARGON2_MEMORY_COST = 19 * 1024
 ARGON2_PARALLELISM = 1
 
 MISSIONS_PER_PAGE = 25
+CLAIMS_PER_PAGE = 50
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -60,3 +61,25 @@ COMPRESS_MIMETYPES = [
 SEND_FILE_MAX_AGE_DEFAULT = 365 * 24 * 3600
 
 TIMEZONE = "Europe/Paris"
+
+# Supporting documents: at most this many per claim, and this many stored bytes in all.
+MAX_DOCUMENTS_PER_CLAIM = 20
+MAX_BYTES_PER_CLAIM = 40 * 1024 * 1024
+
+# E-mail. Without SMTP_HOST nothing leaves the machine: messages are written as
+# .eml files in OUTBOX_DIR (default instance/outbox), which is what a developer wants.
+SMTP_HOST = None
+SMTP_PORT = 25
+SMTP_USER = None
+SMTP_PASSWORD = None
+SMTP_FROM = "IMAG'IN <no-reply@imagin.invalid>"
+SMTP_STARTTLS = False
+SMTP_SSL = False
+SMTP_TIMEOUT = 10
+OUTBOX_DIR = None
+# Base of the links in e-mails sent outside a request (``imagin mail retry``, imports by CLI).
+PUBLIC_URL = "http://127.0.0.1:8080"
+
+# Convocation import: where an uploaded file waits between its preview and its
+# application (default instance/imports).
+IMPORT_DIR = None

@@ -33,6 +33,8 @@ def base_config(database_url: str, tmp_path) -> dict:
         "SECRET_KEY": "test-secret-key-not-for-production",
         "DATABASE_URL": database_url,
         "UPLOAD_DIR": str(tmp_path / "uploads"),
+        "OUTBOX_DIR": str(tmp_path / "outbox"),
+        "IMPORT_DIR": str(tmp_path / "imports"),
         "RATELIMIT_STORAGE_URI": "memory://",
     }
 

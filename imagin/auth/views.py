@@ -29,9 +29,16 @@ def load_user(session_token: str) -> User | None:
     )
 
 
-def safe_next(target: str | None) -> str:
+def home_url(user: User) -> str:
+    """Where a user starts: the DEC's queue for gestionnaires, their missions for others."""
+    if user.role in ("gestionnaire", "admin"):
+        return url_for("manage.index")
+    return url_for("missions.index")
+
+
+def safe_next(target: str | None, user: User) -> str:
     """Where to go after sign-in: only ever a path inside this site."""
-    default = url_for("missions.index")
+    default = home_url(user)
     if not target or "\\" in target or any(ord(c) < 32 for c in target):
         return default
     parts = urlsplit(target)
@@ -44,7 +51,7 @@ def safe_next(target: str | None) -> str:
 def root():
     """Send visitors to their missions, or to sign in."""
     if current_user.is_authenticated:
-        return redirect(url_for("missions.index"))
+        return redirect(home_url(current_user))
     return redirect(url_for("auth.login"))
 
 
@@ -52,7 +59,7 @@ def root():
 def login():
     """Show the sign-in form and sign the user in."""
     if current_user.is_authenticated and request.method == "GET":
-        return redirect(url_for("missions.index"))
+        return redirect(home_url(current_user))
     form = LoginForm()
     error = None
     if form.validate_on_submit():
@@ -69,7 +76,7 @@ def login():
             # A fresh session: nothing from before sign-in is carried over.
             session.clear()
             login_user(user)
-            return redirect(safe_next(request.args.get("next")), 303)
+            return redirect(safe_next(request.args.get("next"), user), 303)
         record_failure()
         error = BAD_CREDENTIALS
     status = 422 if request.method == "POST" else 200

@@ -9,6 +9,7 @@ EVENT_LABELS: dict[str, str] = {
     "approve": "Vérifié et validé par la DEC",
     "pay": "Mis en paiement",
     "cancel": "Mission annulée",
+    "document_lost": "Pièce justificative retirée (fichier introuvable)",
 }
 
 
