@@ -160,3 +160,38 @@ def database(app):
     """A session outside any request, closed on exit (never shared with a request)."""
     with app.app_context():
         yield get_db()
+
+
+def add_missions(app, owner: str, count: int, *, first_number: int, claim=None, day=None) -> None:
+    """Add ``count`` missions to ``owner`` like mission 621, one a day from ``day``.
+
+    ``claim(n)`` gives the n-th mission's Claim (an empty one by default).
+    """
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from imagin.models import Claim, Mission, MissionDay, User
+
+    start = day or dt.date(2021, 1, 1)
+    with database(app) as db:
+        model = db.scalar(select(Mission).where(Mission.number == 621))
+        user = db.scalar(select(User).where(User.email == owner))
+        for n in range(count):
+            on = start + dt.timedelta(days=n)
+            db.add(
+                Mission(
+                    number=first_number + n,
+                    intervenant=user,
+                    exam_id=model.exam_id,
+                    session_id=model.session_id,
+                    mission_type_id=model.mission_type_id,
+                    centre_id=model.centre_id,
+                    bureau_id=model.bureau_id,
+                    starts_on=on,
+                    ends_on=on,
+                    days=[MissionDay(day=on, start_time=dt.time(9))],
+                    claim=claim(n) if claim else Claim(),
+                )
+            )
+        db.commit()

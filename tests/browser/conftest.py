@@ -135,3 +135,40 @@ def sign_in(page: Page, email: str = CLAIRE, password: str = DEMO_PASSWORD) -> N
     page.get_by_role("button", name="Se connecter").click()
     expect(page).to_have_url(re.compile(r"/missions$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Mes missions")
+
+
+@pytest.fixture
+def fresh_621(live_app):
+    """Mission 621's claim as the demo has it: nothing entered, both parts "Non validé"."""
+    from sqlalchemy import delete, select, update
+
+    from imagin.db import get_db
+    from imagin.models import AuditEvent, Claim, Expense, HoursLine, Mission, TravelLeg
+
+    with live_app.app_context():
+        db = get_db()
+        mission_id = db.scalar(select(Mission.id).where(Mission.number == 621))
+        claim_id = db.scalar(select(Claim.id).where(Claim.mission_id == mission_id))
+        for lines in (HoursLine, TravelLeg, Expense):
+            db.execute(delete(lines).where(lines.claim_id == claim_id))
+        db.execute(
+            delete(AuditEvent).where(
+                AuditEvent.mission_id == mission_id, AuditEvent.action != "convocation"
+            )
+        )
+        db.execute(
+            update(Claim)
+            .where(Claim.id == claim_id)
+            .values(
+                pay_status="non_valide",
+                travel_status="non_valide",
+                done=None,
+                candidates=None,
+                pay_amount_cents=None,
+                travel_amount_cents=None,
+                validated_at=None,
+                validated_by_id=None,
+                version=Claim.version + 1,
+            )
+        )
+        db.commit()

@@ -5,43 +5,9 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import delete, select, update
 
-from imagin.db import get_db
-from imagin.models import AuditEvent, Claim, HoursLine, Mission
 from tests.browser.conftest import PHONE, open_page, sign_in
-
-
-@pytest.fixture
-def fresh_621(live_app):
-    """Mission 621's claim as the demo has it: nothing entered, both parts "Non validé"."""
-    with live_app.app_context():
-        db = get_db()
-        mission_id = db.scalar(select(Mission.id).where(Mission.number == 621))
-        claim_id = db.scalar(select(Claim.id).where(Claim.mission_id == mission_id))
-        db.execute(delete(HoursLine).where(HoursLine.claim_id == claim_id))
-        db.execute(
-            delete(AuditEvent).where(
-                AuditEvent.mission_id == mission_id, AuditEvent.action != "convocation"
-            )
-        )
-        db.execute(
-            update(Claim)
-            .where(Claim.id == claim_id)
-            .values(
-                pay_status="non_valide",
-                travel_status="non_valide",
-                done=None,
-                candidates=None,
-                pay_amount_cents=None,
-                validated_at=None,
-                validated_by_id=None,
-                version=Claim.version + 1,
-            )
-        )
-        db.commit()
 
 
 def fill_621(page: Page) -> None:

@@ -10,42 +10,12 @@ from pathlib import Path
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Locator, Page, expect
-from sqlalchemy import delete, select, update
 
-from imagin.db import get_db
-from imagin.models import AuditEvent, Claim, Expense, Mission, TravelLeg
 from tests.browser.conftest import DESKTOP, PHONE, open_page, sign_in
 
 TAB = "/missions/621/deplacement"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 OUTWARD = ("2022-12-02", "07:00", "ST LO", "2022-12-02", "18:00", "ALENCON CEDEX")
-
-
-@pytest.fixture
-def fresh_621(live_app):
-    """Mission 621 as the demo has it: no leg, no expense, both parts "Non validé"."""
-    with live_app.app_context():
-        db = get_db()
-        mission_id = db.scalar(select(Mission.id).where(Mission.number == 621))
-        claim_id = db.scalar(select(Claim.id).where(Claim.mission_id == mission_id))
-        db.execute(delete(TravelLeg).where(TravelLeg.claim_id == claim_id))
-        db.execute(delete(Expense).where(Expense.claim_id == claim_id))
-        db.execute(
-            delete(AuditEvent).where(
-                AuditEvent.mission_id == mission_id, AuditEvent.action != "convocation"
-            )
-        )
-        db.execute(
-            update(Claim)
-            .where(Claim.id == claim_id)
-            .values(
-                pay_status="non_valide",
-                travel_status="non_valide",
-                travel_amount_cents=None,
-                version=Claim.version + 1,
-            )
-        )
-        db.commit()
 
 
 def unexpected(messages: list[str]) -> list[str]:

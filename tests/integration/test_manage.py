@@ -8,8 +8,15 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from imagin.models import AuditEvent, Claim, Mission, MissionDay, PaymentBatch, User
-from tests.conftest import CLAIRE, GESTIONNAIRE, count_queries, csrf_from, database
+from imagin.models import AuditEvent, Claim, Mission, PaymentBatch
+from tests.conftest import (
+    CLAIRE,
+    GESTIONNAIRE,
+    add_missions,
+    count_queries,
+    csrf_from,
+    database,
+)
 
 VALIDATED_621 = {
     "done": "oui",
@@ -274,7 +281,16 @@ def test_stale_review_is_refused(app, manager):
 def test_pages_keep_constant_queries_with_1000_claims(app, manager):
     with count_queries(app) as few:
         manager.get("/gestion")
-    add_claims(app, 1000)
+    add_missions(
+        app,
+        "paul.durand@example.fr",
+        1000,
+        first_number=100_000,
+        day=dt.date(2024, 5, 2),
+        claim=lambda n: Claim(
+            pay_status="valide_gestionnaire" if n % 2 else "valide", pay_amount_cents=1000
+        ),
+    )
     with count_queries(app) as many:
         response = manager.get("/gestion")
     assert response.status_code == 200
@@ -283,32 +299,6 @@ def test_pages_keep_constant_queries_with_1000_claims(app, manager):
     with count_queries(app) as payment:
         manager.get("/gestion/paiement")
     assert len(payment) <= 6
-
-
-def add_claims(app, count: int) -> None:
-    with database(app) as db:
-        model = db.scalar(select(Mission).where(Mission.number == 621))
-        paul = db.scalar(select(User).where(User.email == "paul.durand@example.fr"))
-        day = dt.date(2024, 5, 2)
-        db.add_all(
-            Mission(
-                number=100_000 + n,
-                intervenant=paul,
-                exam_id=model.exam_id,
-                session_id=model.session_id,
-                mission_type_id=model.mission_type_id,
-                centre_id=model.centre_id,
-                bureau_id=model.bureau_id,
-                starts_on=day,
-                ends_on=day,
-                days=[MissionDay(day=day, start_time=dt.time(9))],
-                claim=Claim(
-                    pay_status="valide_gestionnaire" if n % 2 else "valide", pay_amount_cents=1000
-                ),
-            )
-            for n in range(count)
-        )
-        db.commit()
 
 
 def test_gestionnaire_lands_on_the_queue(client, auth):

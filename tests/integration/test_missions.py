@@ -5,8 +5,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from imagin.models import Claim, Mission
-from tests.conftest import PAUL, count_queries, database
+from imagin.models import Mission
+from tests.conftest import CLAIRE, PAUL, add_missions, count_queries, database
 
 HEADERS = (
     "Examen",
@@ -108,7 +108,7 @@ def test_empty_state(client, auth, app):
 
 
 def test_paging_25_per_page_keeps_filters(app, client, auth):
-    add_missions(app, owner="claire.martin@example.fr", count=45)  # 55 in all
+    add_missions(app, CLAIRE, 45, first_number=50_000)  # 55 in all
     auth.login()
     first = client.get("/missions").get_data(as_text=True)
     assert len(row_numbers(first)) == 25
@@ -124,7 +124,7 @@ def test_list_queries_do_not_grow_with_rows(app, client, auth):
     auth.login()
     with count_queries(app) as few:
         client.get("/missions")
-    add_missions(app, owner="claire.martin@example.fr", count=60)
+    add_missions(app, CLAIRE, 60, first_number=50_000)
     with count_queries(app) as many:
         client.get("/missions")
     assert len(many) == len(few)
@@ -223,32 +223,3 @@ def test_html_in_mission_text_is_escaped(app, client, auth):
         assert "<script>alert" not in html
         assert "<img src=x" not in html
     assert "&lt;script&gt;" in client.get("/missions/621").get_data(as_text=True)
-
-
-def add_missions(app, owner: str, count: int) -> None:
-    """Add ``count`` missions to ``owner``, copying mission 621's references."""
-    import datetime as dt
-
-    from imagin.models import MissionDay, User
-
-    with database(app) as db:
-        model = db.scalar(select(Mission).where(Mission.number == 621))
-        user = db.scalar(select(User).where(User.email == owner))
-        for n in range(count):
-            day = dt.date(2021, 1, 1) + dt.timedelta(days=n)
-            db.add(
-                Mission(
-                    number=50_000 + n,
-                    intervenant=user,
-                    exam_id=model.exam_id,
-                    session_id=model.session_id,
-                    mission_type_id=model.mission_type_id,
-                    centre_id=model.centre_id,
-                    bureau_id=model.bureau_id,
-                    starts_on=day,
-                    ends_on=day,
-                    days=[MissionDay(day=day, start_time=dt.time(9))],
-                    claim=Claim(),
-                )
-            )
-        db.commit()
