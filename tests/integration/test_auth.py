@@ -215,3 +215,31 @@ def test_passwords_are_hashed_with_argon2id(app):
         user = db.scalar(select(User).where(User.email == CLAIRE))
         assert user.password_hash.startswith("$argon2id$")
         assert "m=19456,t=2,p=1" in user.password_hash
+
+
+def test_throttling_can_be_shared_through_redis(database_url, tmp_path):
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    config = base_config(database_url, tmp_path)
+    config["RATELIMIT_STORAGE_URI"] = "redis://127.0.0.1:6379"
+    config["LOGIN_ACCOUNT_LIMIT"] = "3 per 1 minute"
+    apps = [create_app(config), create_app(config)]
+    email = f"shared-{time.time_ns()}@example.fr"  # a key no earlier run has used
+    statuses = []
+    for n in range(4):
+        client = apps[n % 2].test_client()
+        token = csrf_from(client.get("/intervenant").get_data(as_text=True))
+        statuses.append(
+            client.post(
+                "/intervenant", data={"csrf_token": token, "email": email, "password": "x"}
+            ).status_code
+        )
+    assert statuses == [422, 422, 422, 429]
+    # The failures are counted in Redis, where every process of a deployment sees them.
+    server = redis.Redis(host="127.0.0.1", port=6379)
+    assert list(server.scan_iter(match=f"*login-account*{email}*"))
+    for app in apps:
+        app.extensions["imagin.engine"].dispose()
