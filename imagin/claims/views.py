@@ -43,7 +43,8 @@ def require_login() -> None:
     """Every page of this blueprint is for signed-in users only."""
 
 
-def _claim_context(mission, rates, **extra) -> dict:
+def _claim_context(mission, **extra) -> dict:
+    """What both claim tabs need to know: can the claim change, can it be validated now."""
     today = clock.today()
     return {
         "editable": is_editable(mission.claim),
@@ -56,7 +57,7 @@ def _claim_context(mission, rates, **extra) -> dict:
 
 def _render_pay(mission, form, rates, *, status=200, entry=None, **extra):
     pay = pay_view(mission, rates, entry)
-    context = _claim_context(mission, rates, form=form, pay=pay, **extra)
+    context = _claim_context(mission, form=form, pay=pay, **extra)
     return render_mission_tab(mission, "remuneration", status=status, **context)
 
 
@@ -167,8 +168,7 @@ def pay_estimate(number: int):
     form = PayEstimateForm(request.args)
     form.validate()
     pay = pay_view(mission, load_rates(get_db()), entry_from_form(form))
-    response = make_response(render_template("claims/_pay_estimate.html", mission=mission, pay=pay))
-    return response
+    return render_template("claims/_pay_estimate.html", mission=mission, pay=pay)
 
 
 @bp.get(MISSION_URL + "/recapitulatif")
@@ -183,7 +183,7 @@ def recapitulatif(number: int):
 def _render_summary(mission, form, rates, *, status=200, **extra):
     pay = pay_view(mission, rates)
     travel = travel_view(get_db(), mission, rates)
-    context = _claim_context(mission, rates, validate_form=form, pay=pay, travel=travel, **extra)
+    context = _claim_context(mission, validate_form=form, pay=pay, travel=travel, **extra)
     return render_mission_tab(mission, "recapitulatif", status=status, **context)
 
 
