@@ -14,7 +14,6 @@ from functools import cached_property
 
 from flask import current_app
 
-from imagin.domain.errors import Missing
 from imagin.documents.errors import format_size, too_big_message
 from imagin.documents.forms import ACCEPT, UploadForm
 from imagin.documents.receipts import (
@@ -25,6 +24,7 @@ from imagin.documents.receipts import (
     needed_receipts,
     receipt_choices,
 )
+from imagin.domain.errors import Missing
 from imagin.models import Document, Mission
 from imagin.travel.service import TravelView, travel_editable
 

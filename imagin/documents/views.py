@@ -119,6 +119,14 @@ def _own_document(number: int, document_id: int) -> Document:
     return _document(number, document_id, Mission.intervenant_id == current_user.id)
 
 
+def _document_of(mission: Mission, document_id: int) -> Document:
+    """A document of this (already access-checked) mission's claim (:raise 404: another's)."""
+    for document in mission.claim.documents:
+        if document.id == document_id:
+            return document
+    abort(404)
+
+
 def _view(mission: Mission) -> DocumentsView:
     db = get_db()
     return documents_view(mission, travel_view(db, mission, load_rates(db)))
@@ -240,6 +248,21 @@ def request_too_large(error: RequestEntityTooLarge):
     return _refused(number, [message], 413)
 
 
+@bp.get(OWN)
+def section(number: int):
+    """The whole documents section, which the Frais déplacement tab loads on its own under HTMX."""
+    if not wants_fragment():
+        return _back_to_section(number)
+    db = get_db()
+    mission = _own_mission(number)
+    travel = travel_view(db, mission, load_rates(db))
+    response = make_response(
+        render_template("documents/_section.html", mission=mission, travel=travel)
+    )
+    response.vary.add("HX-Request")
+    return response
+
+
 @bp.get(OWN + "/demandees")
 def needed(number: int):
     """The receipts asked for and the choice of what a document justifies, for HTMX to refresh."""
@@ -266,7 +289,7 @@ def needed(number: int):
 def confirm_delete(number: int, document_id: int):
     """Ask before deleting a document (without JavaScript; HTMX asks with hx-confirm)."""
     mission = _own_mission(number)
-    document = _own_document(number, document_id)
+    document = _document_of(mission, document_id)
     if not documents_editable(mission):
         flash(LOCKED_MESSAGE, "error")
         return _back_to_section(number)
@@ -277,7 +300,7 @@ def confirm_delete(number: int, document_id: int):
 def delete(number: int, document_id: int):
     """Delete a document while the travel part can still change."""
     mission = _own_mission(number)
-    document = _own_document(number, document_id)
+    document = _document_of(mission, document_id)
     if not documents_editable(mission):
         if not wants_fragment():
             return render_page(
@@ -336,7 +359,7 @@ def managed_bundle(number: int):
 
 
 def attachment(name: str) -> str:
-    """Content-Disposition for ``name``: an ASCII fallback, and the real name in UTF-8 (RFC 6266)."""
+    """Content-Disposition: an ASCII fallback, then the real name in UTF-8 (RFC 6266)."""
     fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     fallback = re.sub(r"[^A-Za-z0-9._ -]", "_", fallback).strip(" .") or "document"
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
