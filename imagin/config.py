@@ -34,6 +34,11 @@ ARGON2_TIME_COST = 2
 ARGON2_MEMORY_COST = 19 * 1024
 ARGON2_PARALLELISM = 1
 
+# Links to choose a password (first sign-in, forgotten password): valid a week, used once.
+ACCOUNT_LINK_MAX_AGE = 7 * 24 * 3600
+ACCOUNT_LINK_EMAIL_LIMIT = "3 per hour"
+ACCOUNT_LINK_IP_LIMIT = "30 per hour"
+
 MISSIONS_PER_PAGE = 25
 CLAIMS_PER_PAGE = 50
 

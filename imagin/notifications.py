@@ -16,8 +16,9 @@ from urllib.parse import urlsplit
 from flask import current_app, has_request_context, url_for
 from sqlalchemy.orm import Session
 
+from imagin.auth.tokens import password_token
 from imagin.mail import queue_mail
-from imagin.models import Mission, OutgoingMail
+from imagin.models import Mission, OutgoingMail, User
 from imagin.rendering import euros, long_date_fr, time_fr
 
 PART_NAMES = {"pay": "frais de rémunération", "travel": "frais de déplacement"}
@@ -30,14 +31,14 @@ class Message(NamedTuple):
     body: str
 
 
-def mission_url(mission: Mission) -> str:
-    """The absolute address of the mission's page, for a link in an e-mail.
+def external_url(endpoint: str, **values) -> str:
+    """The absolute address of a page, for a link in an e-mail.
 
     In a request, the address the user reached us by; elsewhere (a command),
     PUBLIC_URL followed by URL_PREFIX.
     """
     if has_request_context():
-        return url_for("missions.suivi", number=mission.number, _external=True)
+        return url_for(endpoint, **values, _external=True)
     app = current_app
     public = urlsplit(app.config.get("PUBLIC_URL") or "http://127.0.0.1:8080")
     adapter = app.url_map.bind(
@@ -45,7 +46,28 @@ def mission_url(mission: Mission) -> str:
         script_name=public.path.rstrip("/") + app.config.get("URL_PREFIX", ""),
         url_scheme=public.scheme or "http",
     )
-    return adapter.build("missions.suivi", {"number": mission.number}, force_external=True)
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def mission_url(mission: Mission) -> str:
+    return external_url("missions.suivi", number=mission.number)
+
+
+def password_link_message(user: User) -> Message:
+    """A link to choose a password: first sign-in, or a forgotten one."""
+    link = external_url("auth.set_password", token=password_token(user))
+    lines = [
+        f"Bonjour {user.first_name},".replace(" ,", ","),
+        "",
+        "Pour choisir votre mot de passe IMAG'IN, ouvrez ce lien (valable 7 jours, "
+        "une seule fois) :",
+        link,
+        "",
+        "Si vous n'avez rien demandé, ignorez ce message : votre mot de passe ne change pas.",
+        "",
+        SIGNATURE,
+    ]
+    return Message(user.email, "IMAG'IN — choisir votre mot de passe", "\n".join(lines))
 
 
 def notify_convocation(db: Session, mission: Mission) -> OutgoingMail:
@@ -93,11 +115,15 @@ def convocation_message(mission: Mission) -> Message:
     ]
     if rights:
         lines += [f"Après la mission, {' et '.join(rights)} : déclarez-les dans IMAG'IN.", ""]
-    lines += [
-        f"Votre mission : {mission_url(mission)}",
-        "",
-        *_contact(mission),
-    ]
+    lines += [f"Votre mission : {mission_url(mission)}", ""]
+    if mission.intervenant.password_hash is None:
+        link = external_url("auth.set_password", token=password_token(mission.intervenant))
+        lines += [
+            "Première connexion : choisissez votre mot de passe avec ce lien (valable 7 jours) :",
+            link,
+            "",
+        ]
+    lines += [*_contact(mission)]
     subject = f"Convocation — mission N° {mission.number} — {mission.exam.name}"
     return Message(mission.intervenant.email, subject, "\n".join(lines))
 

@@ -29,3 +29,16 @@ def is_throttled() -> bool:
 def record_failure() -> None:
     for item, scope, key in _limits():
         limiter.limiter.hit(item, scope, key)
+
+
+def password_link_allowed(email: str) -> bool:
+    """Count a request for a password link; False once the address or the sender asked too often.
+
+    Every request counts (not only failures): each one may send an e-mail.
+    """
+    config = current_app.config
+    limits = [
+        (parse(config["ACCOUNT_LINK_EMAIL_LIMIT"]), "password-link-email", email.casefold()),
+        (parse(config["ACCOUNT_LINK_IP_LIMIT"]), "password-link-ip", request.remote_addr or "-"),
+    ]
+    return all([limiter.limiter.hit(item, scope, key) for item, scope, key in limits])

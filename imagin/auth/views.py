@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, redirect, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
-from imagin.auth.forms import LoginForm
+from imagin.auth.forms import LoginForm, NewPasswordForm, PasswordLinkForm
 from imagin.auth.passwords import hash_password, needs_rehash, verify_password
-from imagin.auth.throttle import is_throttled, record_failure
+from imagin.auth.throttle import is_throttled, password_link_allowed, record_failure
+from imagin.auth.tokens import user_for_token
 from imagin.db import get_db
 from imagin.extensions import login_manager
+from imagin.mail import queue_mail
 from imagin.models import User
 from imagin.rendering import render_page
 
@@ -96,3 +98,58 @@ def logout():
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"), 303)
+
+
+LINK_SENT = (
+    "Si un compte existe pour cette adresse, un message contenant un lien pour choisir votre "
+    "mot de passe vient de lui être envoyé. Le lien est valable 7 jours."
+)
+LINK_EXPIRED = (
+    "Ce lien n'est plus valable (déjà utilisé, expiré ou incomplet). Demandez-en un nouveau "
+    "ci-dessous."
+)
+
+
+@bp.route("/intervenant/mot-de-passe", methods=["GET", "POST"])
+def password_link():
+    """Send a link to choose a password (first sign-in or forgotten password)."""
+    from imagin.notifications import password_link_message
+
+    form = PasswordLinkForm()
+    if form.validate_on_submit():
+        email = form.email.data.strip()
+        if not password_link_allowed(email):
+            abort(429)
+        db = get_db()
+        user = db.scalar(select(User).where(func.lower(User.email) == email.lower()))
+        if user is not None and user.active:
+            queue_mail(db, *password_link_message(user))
+            db.commit()
+        # The same answer whether the account exists or not.
+        flash(LINK_SENT, "success")
+        return redirect(url_for("auth.login"), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_page("auth/password_link.html", form=form, status=status)
+
+
+@bp.route("/intervenant/mot-de-passe/<token>", methods=["GET", "POST"])
+def set_password(token: str):
+    """Choose a password from a signed link, then sign in."""
+    db = get_db()
+    user = user_for_token(db, token)
+    if user is None:
+        return render_page(
+            "auth/password_link.html", form=PasswordLinkForm(), expired=LINK_EXPIRED, status=400
+        )
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        user.password_hash = hash_password(form.password.data)
+        # Ends every other session of the account, and this link with them.
+        user.rotate_session_token()
+        db.commit()
+        session.clear()
+        login_user(user)
+        flash("Votre mot de passe est enregistré.", "success")
+        return redirect(home_url(user), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_page("auth/set_password.html", form=form, user=user, status=status)
