@@ -284,3 +284,27 @@ def test_screenshots_of_the_travel_tab(new_context, fresh_621, viewport):
     page.screenshot(
         path=SCREENSHOTS / f"7-mission-621-deplacement-trajets-{width}.png", full_page=True
     )
+
+
+def test_validate_from_the_travel_tab_after_inline_changes(new_context, fresh_621):
+    """The tab's Valider form carries the claim version the HTMX changes moved on."""
+    page, errors = open_page(new_context)
+    sign_in(page)
+    page.goto("/missions/621/remuneration")
+    page.get_by_label("Oui").check()
+    page.get_by_label("Nombre de candidats examinés").fill("8")
+    page.get_by_label("Début").fill("09:00")
+    page.get_by_label("Fin").fill("12:30")
+    page.get_by_role("button", name="Enregistrer").click()
+    expect(page.get_by_role("status")).to_contain_text("Enregistré à")
+    page.goto(TAB)
+    add_outward_leg(page)
+    frais = page.locator("#frais")
+    frais.get_by_label("Autre (plein tarif)").check()
+    frais.get_by_role("button", name="Enregistrer les frais").click()
+    expect(page.locator("#frais")).to_contain_text("Frais enregistrés")
+    page.get_by_label("Je certifie l'exactitude des informations saisies").check()
+    page.get_by_role("button", name="Valider mon état de frais").click()
+    expect(page).to_have_url(re.compile(r"/missions/621/recapitulatif$"))
+    expect(page.get_by_text("Votre état de frais est validé et transmis à la DEC.")).to_be_visible()
+    assert unexpected(errors.messages) == []

@@ -365,3 +365,17 @@ def test_saving_and_validating_take_a_constant_number_of_queries(app, signed_in)
             "/missions/621/valider", data={"csrf_token": token, "version": "2", "certify": "y"}
         )
     assert len(validate_queries) <= 12
+
+
+def test_travel_tab_validates_too(app, signed_in):
+    assert post_pay(signed_in, **MISSION_621).status_code == 303
+    html = plain(signed_in.get("/missions/621/deplacement").get_data(as_text=True))
+    assert 'action="/missions/621/valider"' in html
+    assert "Valider mon état de frais" in html
+    version = re.search(r'class="claim-version" name="version" value="(\d+)"', html).group(1)
+    response = signed_in.post(
+        "/missions/621/valider",
+        data={"csrf_token": csrf_from(html), "version": version, "certify": "y"},
+    )
+    assert response.status_code == 303
+    assert claim_of(app, 621)["travel"] == "valide"
