@@ -33,6 +33,8 @@ from mission_list import ACCEPT_ENCODING, USER_AGENT, prepare_database, sign_in,
 from PIL import Image
 from serve import HOST, THREADS
 
+from imagin.documents.bundle import pdf_file
+
 BENCH_DIR = Path(__file__).resolve().parent
 MIB = 1024 * 1024
 MISSION = 621
@@ -128,20 +130,9 @@ def padded_pdf(size: int, rng: random.Random) -> bytes:
             b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
             b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
         ]
-        output = bytearray(b"%PDF-1.4\n")
-        offsets = []
-        for number, body in enumerate(objects, start=1):
-            offsets.append(len(output))
-            output += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-        xref = len(output)
-        output += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-        output += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-        output += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-            len(objects) + 1,
-            xref,
-        )
+        output = pdf_file(objects)
         if len(output) == size:
-            return bytes(output)
+            return output
         padding += size - len(output)
     raise RuntimeError("could not make a PDF of that size")
 

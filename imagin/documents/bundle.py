@@ -398,7 +398,15 @@ def _text_pdf(pages: Sequence[Sequence[_Line]], page_size: tuple[float, float]) 
             % (width, height, first_page + 2 * index + 1)
         )
         objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content))
-    output = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    return pdf_file(objects)
+
+
+def pdf_file(objects: Sequence[bytes], *, version: bytes = b"1.4", hidden: bytes = b"") -> bytes:
+    """Serialize numbered objects (1 is the catalog) with a classic xref table.
+
+    ``hidden`` goes between the header and the first object, outside the xref.
+    """
+    output = bytearray(b"%PDF-" + version + b"\n%\xe2\xe3\xcf\xd3\n" + hidden)
     offsets = []
     for number, body in enumerate(objects, start=1):
         offsets.append(len(output))

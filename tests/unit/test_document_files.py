@@ -24,6 +24,8 @@ from pypdf.generic import (
     TextStringObject,
 )
 
+from imagin.documents.bundle import pdf_file
+
 RED = (255, 0, 0)
 BLUE = (0, 0, 255)
 GPS_LATITUDE = (48.0, 51.0, 24.0)
@@ -109,19 +111,7 @@ def stream(data: bytes, extra: bytes = b"") -> bytes:
 
 def raw_pdf(*objects: bytes, hidden: bytes = b"") -> bytes:
     """A PDF with a classic xref table; object 1 is the catalog; ``hidden`` is not in the xref."""
-    output = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + hidden)
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(output))
-        output += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(output)
-    output += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    output += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    output += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(output)
+    return pdf_file(objects, version=b"1.7", hidden=hidden)
 
 
 def simple_pdf(
