@@ -138,6 +138,18 @@ def auth(client) -> AuthActions:
     return AuthActions(client)
 
 
+@pytest.fixture
+def signed_in(client, auth):
+    """A client signed in as Claire, the owner of mission 621."""
+    auth.login()
+    return client
+
+
+def plain(html: str) -> str:
+    """Babel's no-break spaces and Jinja's escaped apostrophe as typed, for readable asserts."""
+    return html.replace("\xa0", " ").replace("\u202f", " ").replace("&#39;", "'")
+
+
 @contextmanager
 def count_queries(app) -> Iterator[list[str]]:
     """Collect the SQL statements run while the block executes."""

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from imagin.documents.errors import MIB
 from imagin.models import Bureau, Claim, Document, Mission, User
-from tests.conftest import CLAIRE, GESTIONNAIRE, PAUL, count_queries, csrf_from, database
+from tests.conftest import CLAIRE, GESTIONNAIRE, PAUL, count_queries, csrf_from, database, plain
 from tests.integration.test_travel import (
     LEG_621,
     LUNCH_621,
@@ -37,10 +37,6 @@ HX = {"HX-Request": "true"}
 KB = 1024
 FIVE_MB = 5 * MIB
 TRAIN_621 = {**LEG_621, "mode": "train", "km": "", "fare": "35,50"}
-
-
-def plain(html: str) -> str:
-    return html.replace("\xa0", " ").replace("\u202f", " ").replace("&#39;", "'")
 
 
 @pytest.fixture

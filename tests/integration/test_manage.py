@@ -16,6 +16,7 @@ from tests.conftest import (
     count_queries,
     csrf_from,
     database,
+    plain,
 )
 
 VALIDATED_621 = {
@@ -25,10 +26,6 @@ VALIDATED_621 = {
     "hours-0-start": "09:00",
     "hours-0-end": "12:30",
 }
-
-
-def plain(html: str) -> str:
-    return html.replace("\xa0", " ").replace("\u202f", " ").replace("&#39;", "'")
 
 
 def claim_621(app) -> dict:

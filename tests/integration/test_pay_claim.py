@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from imagin.models import AuditEvent, Claim, Mission
-from tests.conftest import PAUL, count_queries, csrf_from, database
+from tests.conftest import PAUL, count_queries, csrf_from, database, plain
 
 MISSION_621 = {
     "done": "oui",
@@ -16,10 +16,6 @@ MISSION_621 = {
     "hours-0-start": "09:00",
     "hours-0-end": "12:30",
 }
-
-
-def plain(html: str) -> str:
-    return html.replace("\xa0", " ").replace("\u202f", " ").replace("&#39;", "'")
 
 
 def claim_of(app, number: int) -> dict:
@@ -45,12 +41,6 @@ def claim_of(app, number: int) -> dict:
                 )
             ),
         }
-
-
-@pytest.fixture
-def signed_in(client, auth):
-    auth.login()
-    return client
 
 
 def post_pay(client, number=621, action="save", version="1", headers=None, **fields):

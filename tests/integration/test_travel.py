@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from imagin.models import AuditEvent, Claim, Expense, Mission, User
-from tests.conftest import CLAIRE, PAUL, count_queries, csrf_from, database
+from tests.conftest import CLAIRE, PAUL, count_queries, csrf_from, database, plain
 
 HX = {"HX-Request": "true"}
 KB = 1024
@@ -30,16 +30,6 @@ RETURN_621 = {
     "arrival_city": "ST LO",
 }
 LUNCH_621 = "meal-2022-12-02-dejeuner"
-
-
-def plain(html: str) -> str:
-    return html.replace("\xa0", " ").replace("\u202f", " ").replace("&#39;", "'")
-
-
-@pytest.fixture
-def signed_in(client, auth):
-    auth.login()
-    return client
 
 
 def claim_of(app, number: int) -> dict:
