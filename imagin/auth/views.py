@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from imagin.auth.forms import LoginForm, NewPasswordForm, PasswordLinkForm
 from imagin.auth.passwords import hash_password, needs_rehash, verify_password
+from imagin.auth.signed_in import SignedInUser, load_signed_in_user
 from imagin.auth.throttle import is_throttled, password_link_allowed, record_failure
 from imagin.auth.tokens import user_for_token
 from imagin.db import get_db
@@ -23,22 +24,17 @@ bp = Blueprint("auth", __name__)
 BAD_CREDENTIALS = "Adresse électronique ou mot de passe incorrect."
 
 
-@login_manager.user_loader
-def load_user(session_token: str) -> User | None:
-    """Find the user whose current session token the cookie carries."""
-    return get_db().scalar(
-        select(User).where(User.session_token == session_token, User.active.is_(True))
-    )
+login_manager.user_loader(load_signed_in_user)
 
 
-def home_url(user: User) -> str:
+def home_url(user: User | SignedInUser) -> str:
     """Where a user starts: the DEC's queue for gestionnaires, their missions for others."""
     if user.role in ("gestionnaire", "admin"):
         return url_for("manage.index")
     return url_for("missions.index")
 
 
-def safe_next(target: str | None, user: User) -> str:
+def safe_next(target: str | None, user: User | SignedInUser) -> str:
     """Where to go after sign-in: only ever a path inside this site."""
     default = home_url(user)
     if not target or "\\" in target or any(ord(c) < 32 for c in target):

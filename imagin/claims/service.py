@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from imagin.claims.workflow import apply_transition, mission_ended
+from imagin.claims.workflow import Actor, apply_transition, mission_ended
 from imagin.domain.money import to_cents
 from imagin.domain.pay import (
     NOT_REMUNERATED,
@@ -28,7 +28,7 @@ from imagin.domain.pay import (
 from imagin.domain.rates import Rate, RateTable
 from imagin.domain.status import EDITABLE_BY_INTERVENANT, PartStatus
 from imagin.domain.transitions import Action, Transition, TransitionRefused
-from imagin.models import Claim, Mission, RateRow, User
+from imagin.models import Claim, Mission, RateRow
 from imagin.models import HoursLine as StoredHoursLine
 
 STALE_MESSAGE = (
@@ -223,7 +223,7 @@ def touch(claim: Claim, now: dt.datetime) -> None:
 
 
 def validate_claim(
-    db: Session, mission: Mission, actor: User, rates: RateTable, now: dt.datetime
+    db: Session, mission: Mission, actor: Actor, rates: RateTable, now: dt.datetime
 ) -> list[Transition]:
     """Validate every part the intervenant can still change; the caller commits.
 

@@ -7,13 +7,24 @@ domain decides whether it is allowed, this module records it.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
 from imagin.domain.transitions import Action, Role, Transition, transition
-from imagin.models import AuditEvent, Mission, User
+from imagin.models import AuditEvent, Mission
 
 PARTS = ("pay", "travel")
+
+
+class Actor(Protocol):
+    """Who acts: the signed-in user (``SignedInUser``) or a loaded ``User``."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def role(self) -> str: ...
 
 
 def mission_ended(mission: Mission, today: dt.date) -> bool:
@@ -30,7 +41,7 @@ def apply_transition(
     mission: Mission,
     part: str,
     action: Action,
-    actor: User,
+    actor: Actor,
     *,
     now: dt.datetime,
     reason: str | None = None,

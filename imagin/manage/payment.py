@@ -9,13 +9,13 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from imagin.claims.workflow import apply_transition
+from imagin.claims.workflow import Actor, apply_transition
 from imagin.domain.payroll import PayrollLine, payroll_csv
 from imagin.domain.status import PartStatus
 from imagin.domain.transitions import Action, TransitionRefused
 from imagin.mail import queue_mails
 from imagin.manage.access import managed_bureau_ids, managed_missions
-from imagin.models import AuditEvent, Claim, Mission, PaymentBatch, PaymentLine, User
+from imagin.models import AuditEvent, Claim, Mission, PaymentBatch, PaymentLine
 from imagin.notifications import in_payment_message
 
 PARTS = ("pay", "travel")
@@ -94,7 +94,7 @@ def _travel_categories(db: Session, mission_ids: list[int]) -> dict[int, dict[st
 
 
 def export_parts(
-    db: Session, keys: list[str], bureau_id: int, actor: User, now: dt.datetime
+    db: Session, keys: list[str], bureau_id: int, actor: Actor, now: dt.datetime
 ) -> PaymentBatch:
     """Move the chosen parts to "Mis en paiement" and record the batch with its CSV.
 

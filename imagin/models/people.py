@@ -60,8 +60,12 @@ class User(Base):
 
     @property
     def display_name(self) -> str:
-        full = f"{self.first_name} {self.last_name.upper()}".strip()
-        return full or self.email
+        return self.name_for(self.first_name, self.last_name, self.email)
+
+    @staticmethod
+    def name_for(first_name: str, last_name: str, email: str) -> str:
+        """ "Claire MARTIN", or the address of an account imported without a name."""
+        return f"{first_name} {last_name.upper()}".strip() or email
 
     # Flask-Login protocol.
     @property

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from imagin.db import get_db
 from imagin.missions.queries import MAX_MISSION_NUMBER
+from imagin.models import User
 from imagin.profile.forms import ProfileForm
 from imagin.rendering import render_page
 
@@ -28,7 +29,7 @@ def _back_number() -> int | None:
 @bp.route("/profil", methods=["GET", "POST"])
 def edit():
     """Show and save the communes of residence and the vehicle's fiscal horsepower."""
-    user = current_user._get_current_object()
+    user = get_db().get(User, current_user.id)
     form = ProfileForm(obj=user)
     number = _back_number()
     if form.validate_on_submit():

@@ -156,6 +156,21 @@ def test_password_change_invalidates_other_sessions(app, client, auth):
     assert client.get("/missions").status_code == 302
 
 
+def test_a_deactivated_account_is_signed_out_on_its_next_request(app, client, auth):
+    from sqlalchemy import select
+
+    from imagin.models import User
+
+    auth.login()
+    assert "Claire MARTIN" in client.get("/missions").text
+    with database(app) as db:
+        db.scalar(select(User).where(User.email == CLAIRE)).active = False
+        db.commit()
+    response = client.get("/missions")
+    assert response.status_code == 302
+    assert response.location.startswith("/intervenant")
+
+
 def test_tampered_session_cookie_goes_back_to_sign_in(client, auth):
     auth.login()
     value = client.get_cookie("session").value
