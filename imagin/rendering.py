@@ -10,6 +10,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency
 from flask import Flask, Response, make_response, render_template, request
 from jinja2_fragments.flask import render_block
+from markupsafe import Markup
 
 from imagin.domain.audit import event_label
 from imagin.domain.money import format_duration
@@ -69,6 +70,12 @@ def status_label(value: str | PartStatus) -> str:
     return PartStatus(value).label
 
 
+def status_badge(value: str | PartStatus) -> Markup:
+    """A part's status as a badge: its words, never its colour alone, carry the meaning."""
+    status = PartStatus(value)
+    return Markup('<span class="status status--{}">{}</span>').format(status.value, status.label)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         date_fr=date_fr,
@@ -77,6 +84,7 @@ def init_app(app: Flask) -> None:
         datetime_fr=datetime_fr,
         euros=euros,
         status_label=status_label,
+        status_badge=status_badge,
         event_label=event_label,
         duration=format_duration,
     )

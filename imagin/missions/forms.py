@@ -20,9 +20,10 @@ class MissionFilterForm(QueryForm):
     )
     page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100_000)])
 
-    def set_sessions(self, sessions) -> None:
+    def set_sessions(self, sessions: list[tuple[int, str]]) -> None:
+        """Offer the sessions given as (id, label) pairs."""
         self.session.choices = [SelectChoice("", "Toutes les sessions")] + [
-            SelectChoice(str(s.id), s.label) for s in sessions
+            SelectChoice(str(id_), label) for id_, label in sessions
         ]
 
     def cleaned(self) -> tuple[int | None, PartStatus | None, int]:

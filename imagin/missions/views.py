@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, request
 from flask_login import current_user, login_required
 
 from imagin import clock
-from imagin.domain.status import PartStatus, effective_status
+from imagin.domain.status import PartStatus
 from imagin.missions.forms import MissionFilterForm
 from imagin.missions.page import render_mission_tab
 from imagin.missions.queries import get_own_mission, history, list_own_missions, own_sessions
@@ -29,22 +29,19 @@ def index():
     form = MissionFilterForm(request.args)
     form.set_sessions(own_sessions(current_user.id))
     session_id, status, page = form.cleaned()
-    today = clock.today()
     result = list_own_missions(
         current_user.id,
         session_id=session_id,
         status=status,
         page=page,
         per_page=current_app.config["MISSIONS_PER_PAGE"],
-        today=today,
+        today=clock.today(),
     )
     return render_page(
         "missions/index.html",
         "results",
         form=form,
         result=result,
-        today=today,
-        effective_status=effective_status,
         query_args={k: v for k, v in request.args.items() if k != "page" and v},
     )
 

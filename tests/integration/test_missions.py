@@ -3,10 +3,19 @@
 import re
 
 import pytest
+from flask import url_for
 from sqlalchemy import select
 
+from imagin.domain.status import PartStatus
 from imagin.models import Mission
-from tests.conftest import CLAIRE, PAUL, add_missions, count_queries, database
+from tests.conftest import (
+    CLAIRE,
+    PAUL,
+    AuthActions,
+    add_missions,
+    count_queries,
+    database,
+)
 
 HEADERS = (
     "Examen",
@@ -129,6 +138,67 @@ def test_list_queries_do_not_grow_with_rows(app, client, auth):
         client.get("/missions")
     assert len(many) == len(few)
     assert len(few) <= 5
+
+
+@pytest.mark.parametrize("url", ["/missions?status=non_valide", "/missions?page=2"])
+def test_filtered_and_paged_list_queries_do_not_grow_with_rows(app, client, auth, url):
+    auth.login()
+    with count_queries(app) as few:
+        client.get(url)
+    add_missions(app, CLAIRE, 60, first_number=50_000)
+    with count_queries(app) as many:
+        client.get(url)
+    assert len(many) == len(few)
+
+
+def test_a_page_past_the_end_shows_the_last_page(app, client, auth):
+    add_missions(app, CLAIRE, 45, first_number=50_000)  # 55 in all: 25, 25 and 5
+    auth.login()
+    html = client.get("/missions?page=99").get_data(as_text=True)
+    assert "55 missions — page 3 sur 3" in html
+    assert len(row_numbers(html)) == 5
+    assert 'rel="prev"' in html and 'rel="next"' not in html
+    empty = client.get("/missions?status=mis_en_paiement&session=1&page=4")
+    assert "Aucune mission ne correspond à ces filtres." in empty.get_data(as_text=True)
+
+
+def test_each_row_links_to_the_mission_suivi(app, client, auth):
+    auth.login()
+    html = client.get("/missions").get_data(as_text=True)
+    with app.test_request_context():
+        for number in row_numbers(html):
+            assert f'href="{url_for("missions.suivi", number=number)}"' in html
+
+
+def test_statuses_are_the_status_badges_with_the_reason_to_correct(app, client, auth):
+    auth.login()
+    html = client.get("/missions").get_data(as_text=True)
+    # Status as words in a badge, never colour alone.
+    for shown in (PartStatus.IN_PROGRESS, PartStatus.TO_CORRECT, PartStatus.IN_PAYMENT):
+        assert f'<span class="status status--{shown.value}">{shown.label}</span>' in html
+    row = next(r for r in html.split('<tr class="missions__row">') if "Mission N° 1004" in r)
+    assert re.search(
+        r'<span class="status status--a_corriger">À corriger</span>'
+        r'<span class="status-reason">Motif : Les horaires du 04/07/2025',
+        row,
+    )
+    assert html.count('<span class="status-reason">') == 1  # only the part to correct
+
+
+def test_each_request_sees_its_own_missions_and_filters(app, client, auth):
+    auth.login()
+    with database(app) as db:
+        first, other = db.scalars(
+            select(Mission.session_id)
+            .where(Mission.number.in_([621, 1120]))
+            .order_by(Mission.number)
+        ).all()
+    assert row_numbers(client.get(f"/missions?session={first}").get_data(as_text=True)) == [621]
+    assert 621 not in row_numbers(client.get(f"/missions?session={other}").get_data(as_text=True))
+    paul = app.test_client()
+    AuthActions(paul).login(PAUL)
+    assert sorted(row_numbers(paul.get("/missions").get_data(as_text=True))) == [640, 1102, 1300]
+    assert 640 not in row_numbers(client.get("/missions").get_data(as_text=True))
 
 
 def test_mission_page_header(client, auth):
