@@ -41,5 +41,6 @@ class SignedInUser:
 
 def load_signed_in_user(session_token: str) -> SignedInUser | None:
     """The active account whose current session token the cookie carries, if any."""
-    row = get_db().execute(_BY_SESSION_TOKEN, {"session_token": session_token}).first()
+    # Core rows on the session's connection: the ORM layer would only add work here.
+    row = get_db().connection().execute(_BY_SESSION_TOKEN, {"session_token": session_token}).first()
     return SignedInUser(*row) if row else None
