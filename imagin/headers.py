@@ -21,7 +21,12 @@ def _file_digest(static_folder: str, filename: str) -> str:
 
 def asset_url(filename: str) -> str:
     """URL of a static file carrying its content hash, so it can be cached for a year."""
-    static_folder = current_app.static_folder or ""
+    return _asset_url(current_app.static_folder or "", request.script_root, filename)
+
+
+# Every page asks for the same few files: one url_for per file and URL prefix is enough.
+@cache
+def _asset_url(static_folder: str, script_root: str, filename: str) -> str:
     return url_for("static", filename=filename, v=_file_digest(static_folder, filename))
 
 

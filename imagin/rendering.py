@@ -70,10 +70,16 @@ def status_label(value: str | PartStatus) -> str:
     return PartStatus(value).label
 
 
+# Built once: the statuses are a closed set, and a list page shows two per row.
+_BADGES = {
+    status: Markup('<span class="status status--{}">{}</span>').format(status.value, status.label)
+    for status in PartStatus
+}
+
+
 def status_badge(value: str | PartStatus) -> Markup:
     """A part's status as a badge: its words, never its colour alone, carry the meaning."""
-    status = PartStatus(value)
-    return Markup('<span class="status status--{}">{}</span>').format(status.value, status.label)
+    return _BADGES[PartStatus(value)]
 
 
 def init_app(app: Flask) -> None:
