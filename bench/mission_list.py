@@ -2,6 +2,8 @@
 
 Run with ``make bench``. Prints requests/s, p50 and p99 of both, their ratio and whether
 the goals (ratio ≥ 0.30, list p99 ≤ 50 ms at 16 connections) are met; always exits 0.
+Two constant pages served by the same IMAG'IN server (bench/serve.py) show where the
+ceiling is: what the app's machinery costs, then what being signed in adds.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ EMAIL = "claire.martin@example.fr"
 # request, which would add work the browsers' requests do not cause).
 USER_AGENT = "imagin-bench"
 ACCEPT_ENCODING = "br, gzip"  # what browsers send
+HELLO = "hello world (/)"
+LIST = "mission list (/missions)"
 RATIO_GOAL = 0.30
 P99_GOAL_MS = 50.0
 # The Python generator stops at this many requests even if time remains.
@@ -137,6 +141,14 @@ def response_sizes(url: str, headers: dict[str, str]) -> dict[str, int]:
     return sizes
 
 
+def check_signed_in_reference(url: str, headers: dict[str, str]) -> None:
+    """Make sure the signed-in constant page answers itself, not the redirect to sign-in."""
+    request = urllib.request.Request(url, headers={**headers, "Accept-Encoding": "identity"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        if response.url != url or response.read() != b"Hello, World!":
+            raise RuntimeError(f"{url} did not answer the signed-in user: {response.url}")
+
+
 WRK_LATENCY = re.compile(r"^\s*(50|99)%\s+([\d.]+)(us|ms|s|m)\s*$", re.MULTILINE)
 WRK_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
@@ -220,9 +232,10 @@ def cores() -> int | None:
 
 
 def report(
-    tool: str, args: argparse.Namespace, hello: Result, listing: Result, sizes: dict[str, int]
+    tool: str, args: argparse.Namespace, results: dict[str, Result], sizes: dict[str, int]
 ) -> None:
     """Print the table and the verdict on both goals."""
+    hello, listing = results[HELLO], results[LIST]
     ratio = listing.requests_per_s / hello.requests_per_s
     print()
     print(
@@ -232,12 +245,14 @@ def report(
     )
     print()
     print(
-        f"{'page':<30}{'requests/s':>12}{'p50 ms':>10}{'p99 ms':>10}{'requests':>10}{'errors':>8}"
+        f"{'page':<44}{'requests/s':>11}{'× hello':>9}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'requests':>10}{'errors':>8}"
     )
-    for name, result in (("hello world (/)", hello), ("mission list (/missions)", listing)):
+    for name, result in results.items():
         print(
-            f"{name:<30}{result.requests_per_s:>12.1f}{result.p50_ms:>10.2f}"
-            f"{result.p99_ms:>10.2f}{result.requests:>10}{result.errors:>8}"
+            f"{name:<44}{result.requests_per_s:>11.1f}"
+            f"{result.requests_per_s / hello.requests_per_s:>9.3f}{result.p50_ms:>9.2f}"
+            f"{result.p99_ms:>9.2f}{result.requests:>10}{result.errors:>8}"
         )
     print()
     verdict = {True: "met", False: "MISSED"}
@@ -279,17 +294,24 @@ def main() -> None:
         list_headers = {**headers, "Cookie": sign_in(imagin_base)}
         list_url = f"{imagin_base}/missions"
         sizes = response_sizes(list_url, list_headers)
+        check_signed_in_reference(f"{imagin_base}/bench/signed-in", list_headers)
 
         results = {}
         for name, url, page_headers in (
-            ("hello", f"{hello_base}/", headers),
-            ("list", list_url, list_headers),
+            (HELLO, f"{hello_base}/", headers),
+            ("constant page in IMAG'IN (/bench/plain)", f"{imagin_base}/bench/plain", headers),
+            (
+                "signed-in constant page (/bench/signed-in)",
+                f"{imagin_base}/bench/signed-in",
+                list_headers,
+            ),
+            (LIST, list_url, list_headers),
         ):
             print(f"{name}: {args.warmup} s warm-up, then {args.duration} s with {tool}…")
             if args.warmup:
                 run(url, page_headers, args.warmup, args.connections)
             results[name] = run(url, page_headers, args.duration, args.connections)
-        report(tool, args, results["hello"], results["list"], sizes)
+        report(tool, args, results, sizes)
 
 
 if __name__ == "__main__":

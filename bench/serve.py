@@ -32,6 +32,28 @@ def imagin_config(instance: Path) -> dict[str, Any]:
     }
 
 
+def add_reference_pages(app) -> None:
+    """Two constant pages inside the app, for the benchmark only: what every page costs.
+
+    ``/bench/plain`` pays for the app's own machinery (security headers, session,
+    CSRF, compression check, database teardown); ``/bench/signed-in`` adds what every
+    signed-in page needs (the session cookie and the account checked in the database,
+    so that a signed-out cookie stops working). No page of the app can be faster.
+    """
+    from flask_login import login_required
+
+    @app.get("/bench/plain")
+    def bench_plain() -> str:
+        """Answer with the hello-world text, through the app's machinery."""
+        return "Hello, World!"
+
+    @app.get("/bench/signed-in")
+    @login_required
+    def bench_signed_in() -> str:
+        """Answer with the hello-world text to a signed-in user."""
+        return "Hello, World!"
+
+
 def load_app(kind: str, args: list[str]):
     """The WSGI app to serve: ``hello`` or ``imagin`` (with its instance directory)."""
     if kind == "hello":
@@ -41,7 +63,9 @@ def load_app(kind: str, args: list[str]):
     if kind == "imagin":
         from imagin import create_app
 
-        return create_app(imagin_config(Path(args[0])))
+        app = create_app(imagin_config(Path(args[0])))
+        add_reference_pages(app)
+        return app
     raise SystemExit(f"unknown app {kind!r}: hello or imagin")
 
 
