@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from imagin.models import AuditEvent, Claim, Document
+from imagin.documents.service import document_event
+from imagin.models import Claim, Document
 from imagin.storage import FolderEntry, Storage
 
 log = logging.getLogger(__name__)
@@ -157,24 +158,12 @@ def _forget_lost(db: Session, storage: Storage, lost: list[LostDocument]) -> Non
         if document is None or storage.exists(document.stored_name):
             continue
         db.add(
-            AuditEvent(
+            document_event(
+                document,
+                LOST_ACTION,
                 mission_id=item.mission_id,
                 actor_id=None,
-                action=LOST_ACTION,
-                part="travel",
                 reason=LOST_REASON,
-                detail={
-                    "document_id": document.id,
-                    "original_name": document.original_name,
-                    "stored_name": document.stored_name,
-                    "content_type": document.content_type,
-                    "size": document.size,
-                    "sha256": document.sha256,
-                    "receipt_key": document.receipt_key,
-                    "uploaded_at": document.uploaded_at.isoformat()
-                    if document.uploaded_at
-                    else None,
-                },
             )
         )
         db.delete(document)

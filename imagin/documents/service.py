@@ -1,12 +1,14 @@
 """Keeping a checked document: quota, duplicates, and the file and its row committed together.
 
-The file is written first, under its final name, then the row is committed.
-If the commit fails the file is removed, so the worst a crash can leave is a
-file without a row, which ``imagin documents check --repair`` removes.
+The file is written first, under its final name, then the row is committed with
+the AuditEvent that puts it in the claim's history. If the commit fails the file
+is removed, so the worst a crash can leave is a file without a row, which
+``imagin documents check --repair`` removes.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from imagin.documents.errors import (
     QuotaExceeded,
     format_size,
 )
-from imagin.models import Claim, Document
+from imagin.models import AuditEvent, Claim, Document
 from imagin.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,38 @@ def find_duplicate(db: Session, claim_id: int, sha256: str) -> Document | None:
     )
 
 
+ADDED_ACTION = "document_added"
+DELETED_ACTION = "document_deleted"
+
+
+def document_detail(document: Document) -> dict[str, Any]:
+    """What the history keeps of a document: enough to know it again once it is gone."""
+    return {
+        "document_id": document.id,
+        "original_name": document.original_name,
+        "stored_name": document.stored_name,
+        "content_type": document.content_type,
+        "size": document.size,
+        "sha256": document.sha256,
+        "receipt_key": document.receipt_key,
+        "uploaded_at": document.uploaded_at.isoformat() if document.uploaded_at else None,
+    }
+
+
+def document_event(
+    document: Document, action: str, *, mission_id: int, actor_id: int | None, **fields: Any
+) -> AuditEvent:
+    """The AuditEvent of something that happened to a document, on the travel part."""
+    return AuditEvent(
+        mission_id=mission_id,
+        actor_id=actor_id,
+        action=action,
+        part="travel",
+        detail=document_detail(document),
+        **fields,
+    )
+
+
 def store_document(
     db: Session,
     storage: Storage,
@@ -68,10 +102,11 @@ def store_document(
     checked: CheckedFile,
     *,
     quota: Quota,
+    now: dt.datetime,
     uploaded_by_id: int | None = None,
     receipt_key: str | None = None,
 ) -> Document:
-    """Write the file and commit its row, or leave neither; commits the session.
+    """Write the file and commit its row and AuditEvent, or leave neither; commits the session.
 
     :raise DuplicateDocument: the same content is already in this claim.
     :raise QuotaExceeded: the claim holds as many files or bytes as allowed.
@@ -93,9 +128,17 @@ def store_document(
         sha256=stored.sha256,
         receipt_key=receipt_key,
         uploaded_by_id=uploaded_by_id,
+        # Not the column's default, the database's clock (UTC for SQLite): the app's.
+        uploaded_at=now,
     )
     try:
         claim.documents.append(document)
+        db.flush()  # the history keeps the document's id
+        db.add(
+            document_event(
+                document, ADDED_ACTION, mission_id=claim.mission_id, actor_id=uploaded_by_id, at=now
+            )
+        )
         db.commit()
     except IntegrityError:
         db.rollback()
@@ -129,9 +172,15 @@ def _discard_unless_recorded(db: Session, storage: Storage, stored_name: str) ->
         storage.delete(stored_name)
 
 
-def delete_document(db: Session, storage: Storage, document: Document) -> None:
-    """Delete the row, then the file: a failure leaves at worst a file the check removes."""
+def delete_document(
+    db: Session, storage: Storage, document: Document, *, actor_id: int, now: dt.datetime
+) -> None:
+    """Delete the row and record it in the history, then the file (at worst a stray file)."""
     stored_name = document.stored_name
+    mission_id = db.scalar(select(Claim.mission_id).where(Claim.id == document.claim_id))
+    db.add(
+        document_event(document, DELETED_ACTION, mission_id=mission_id, actor_id=actor_id, at=now)
+    )
     db.delete(document)
     db.commit()
     try:

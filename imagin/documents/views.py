@@ -196,6 +196,7 @@ def _keep(claim: Claim, upload, receipt: str) -> Document | DocumentRefused:
             claim,
             checked,
             quota=Quota.from_config(current_app.config),
+            now=clock.now(),
             uploaded_by_id=current_user.id,
             receipt_key=receipt,
         )
@@ -204,9 +205,6 @@ def _keep(claim: Claim, upload, receipt: str) -> Document | DocumentRefused:
         # expiring what the page still has to show (a rollback would).
         db.commit()
         return refused
-    # The column's default is the database's clock (UTC for SQLite); the app shows Paris time.
-    document.uploaded_at = clock.now()
-    db.commit()
     return document
 
 
@@ -319,7 +317,7 @@ def delete(number: int, document_id: int):
         )
         return make_response(row, 409)
     name = document.original_name
-    delete_document(get_db(), get_storage(), document)
+    delete_document(get_db(), get_storage(), document, actor_id=current_user.id, now=clock.now())
     if not wants_fragment():
         flash(f"« {name} » supprimé.", "success")
         return _back_to_section(number)

@@ -9,6 +9,8 @@ EVENT_LABELS: dict[str, str] = {
     "approve": "Vérifié et validé par la DEC",
     "pay": "Mis en paiement",
     "cancel": "Mission annulée",
+    "document_added": "Pièce justificative ajoutée",
+    "document_deleted": "Pièce justificative supprimée",
     "document_lost": "Pièce justificative retirée (fichier introuvable)",
 }
 

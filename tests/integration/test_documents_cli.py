@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from imagin import documents
+from imagin import clock, documents
 from imagin.documents.bundle import build_bundle, claim_summary_lines
 from imagin.documents.checks import inspect_upload
 from imagin.documents.errors import DuplicateDocument, QuotaExceeded
@@ -58,6 +58,7 @@ def upload(app, data: bytes, name: str, **options) -> Document:
             claim_621(db),
             checked(data, name),
             quota=options.pop("quota", quota(app)),
+            now=clock.now(),
             uploaded_by_id=claire(db).id,
             **options,
         )
@@ -189,7 +190,12 @@ def test_a_failed_commit_leaves_neither_row_nor_file(app, monkeypatch):
         monkeypatch.setattr(db, "commit", commit_fails)
         with pytest.raises(OperationalError):
             store_document(
-                db, get_storage(), claim_621(db), checked(simple_pdf(), "a.pdf"), quota=quota(app)
+                db,
+                get_storage(),
+                claim_621(db),
+                checked(simple_pdf(), "a.pdf"),
+                quota=quota(app),
+                now=clock.now(),
             )
     assert document_count(app) == 0
     assert folder(app) == []
@@ -210,7 +216,12 @@ def test_a_commit_of_unknown_outcome_keeps_the_file_for_the_check(app, monkeypat
         monkeypatch.setattr(db, "commit", connection_lost)
         with pytest.raises(OperationalError):
             store_document(
-                db, get_storage(), claim_621(db), checked(simple_pdf(), "a.pdf"), quota=quota(app)
+                db,
+                get_storage(),
+                claim_621(db),
+                checked(simple_pdf(), "a.pdf"),
+                quota=quota(app),
+                now=clock.now(),
             )
     [orphan] = folder(app)
     assert document_count(app) == 0
@@ -229,7 +240,12 @@ def test_crash_between_file_and_row_is_repaired_by_the_check(app, monkeypatch, r
         monkeypatch.setattr(db, "commit", process_killed)
         with pytest.raises(SystemExit):
             store_document(
-                db, get_storage(), claim_621(db), checked(jpeg(), "a.jpg"), quota=quota(app)
+                db,
+                get_storage(),
+                claim_621(db),
+                checked(jpeg(), "a.jpg"),
+                quota=quota(app),
+                now=clock.now(),
             )
     [orphan] = folder(app)
     assert document_count(app) == 0
@@ -342,7 +358,13 @@ def test_check_of_an_empty_store(app, runner):
 def test_deleting_a_document_removes_row_then_file(app):
     document = upload(app, simple_pdf(), "a.pdf")
     with database(app) as db:
-        delete_document(db, get_storage(), db.get(Document, document.id))
+        delete_document(
+            db,
+            get_storage(),
+            db.get(Document, document.id),
+            actor_id=document.uploaded_by_id,
+            now=clock.now(),
+        )
     assert document_count(app) == 0
     assert folder(app) == []
 

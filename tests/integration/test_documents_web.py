@@ -13,8 +13,17 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from imagin.documents.errors import MIB
-from imagin.models import Bureau, Claim, Document, Mission, User
-from tests.conftest import CLAIRE, GESTIONNAIRE, PAUL, count_queries, csrf_from, database, plain
+from imagin.models import AuditEvent, Bureau, Claim, Document, Mission, User
+from tests.conftest import (
+    CLAIRE,
+    GESTIONNAIRE,
+    PAUL,
+    AuthActions,
+    count_queries,
+    csrf_from,
+    database,
+    plain,
+)
 from tests.integration.test_travel import (
     LEG_621,
     LUNCH_621,
@@ -306,6 +315,56 @@ def test_delete_without_javascript_asks_first_then_redirects(app, claire):
     assert response.location == "/missions/621/deplacement#pieces"
     assert "« billet.pdf » supprimé." in plain(claire.get(response.location).get_data(as_text=True))
     assert documents(app) == []
+
+
+def history(app, number=621) -> list[AuditEvent]:
+    with database(app) as db:
+        return list(
+            db.scalars(
+                select(AuditEvent)
+                .join(Mission, AuditEvent.mission_id == Mission.id)
+                .where(Mission.number == number, AuditEvent.action.like("document_%"))
+                .order_by(AuditEvent.id)
+            )
+        )
+
+
+def test_adding_and_deleting_a_document_are_in_the_history_with_who_and_which(app, claire):
+    send(claire, ("Billet retour.pdf", pypdf_pdf()), receipt="autre")
+    [document] = documents(app)
+    [added] = history(app)
+    assert added.action == "document_added" and added.part == "travel"
+    assert added.at == document.uploaded_at
+    assert added.detail["document_id"] == document.id
+    assert added.detail["original_name"] == "Billet retour.pdf"
+    assert added.detail["sha256"] == document.sha256 and added.detail["receipt_key"] == "autre"
+    claire.post(
+        f"/missions/621/pieces/{document.id}/supprimer",
+        headers={**HX, "X-CSRFToken": token(claire)},
+    )
+    _added, deleted = history(app)
+    assert deleted.action == "document_deleted" and deleted.detail["document_id"] == document.id
+    with database(app) as db:
+        assert {db.get(User, e.actor_id).email for e in (added, deleted)} == {CLAIRE}
+    # Both shown, with the file's name, newest first, to Claire and to the DEC.
+    page = plain(claire.get("/missions/621/suivi").get_data(as_text=True))
+    suivi = " ".join(re.sub(r"<[^>]+>", "", page).split())  # the text as it reads
+    removed = suivi.index("Pièce justificative supprimée « Billet retour.pdf » (déplacement)")
+    assert removed < suivi.index("Pièce justificative ajoutée « Billet retour.pdf »")
+    assert suivi[removed:].startswith(
+        "Pièce justificative supprimée « Billet retour.pdf » (déplacement) — par Claire MARTIN"
+    )
+    manager = app.test_client()
+    AuthActions(manager).login(GESTIONNAIRE)
+    review = plain(manager.get("/gestion/missions/621").get_data(as_text=True))
+    assert "Pièce justificative supprimée « Billet retour.pdf »" in review
+
+
+def test_a_refused_document_leaves_no_trace_in_the_history(app, claire):
+    send(claire, ("a.pdf", pypdf_pdf()))
+    response = send(claire, ("the same again.pdf", pypdf_pdf()))
+    assert response.status_code == 409 or response.status_code == 422
+    assert [e.action for e in history(app)] == ["document_added"]
 
 
 @pytest.mark.parametrize("status", ["valide", "valide_gestionnaire", "mis_en_paiement"])

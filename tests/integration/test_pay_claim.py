@@ -226,7 +226,10 @@ def test_validate_from_the_pay_tab(app, signed_in):
     row = listing[listing.index('aria-label="Mission N° 621"') :]
     assert row[: row.index("</tr>")].count(">Validé<") == 2
     suivi = plain(signed_in.get("/missions/621/suivi").get_data(as_text=True))
-    assert "État de frais validé par l'intervenant" in suivi
+    text = " ".join(re.sub(r"<[^>]+>", "", suivi).split())  # as the history reads
+    for part in ("rémunération", "déplacement"):
+        line = f"État de frais validé par l'intervenant ({part}) : Validé — par Claire MARTIN"
+        assert line in text
 
 
 def test_htmx_validation_reloads_the_whole_page(app, signed_in):
