@@ -52,16 +52,20 @@ def quota(app) -> Quota:
 
 def upload(app, data: bytes, name: str, **options) -> Document:
     with database(app) as db:
-        return store_document(
-            db,
-            get_storage(),
-            claim_621(db),
-            checked(data, name),
-            quota=options.pop("quota", quota(app)),
-            now=clock.now(),
-            uploaded_by_id=claire(db).id,
-            **options,
-        )
+        return store_in_621(app, db, data, name, uploaded_by_id=claire(db).id, **options)
+
+
+def store_in_621(app, db, data: bytes, name: str, **options) -> Document:
+    """Store a file in mission 621's claim through ``db`` (which a test may break)."""
+    return store_document(
+        db,
+        get_storage(),
+        claim_621(db),
+        checked(data, name),
+        quota=options.pop("quota", quota(app)),
+        now=clock.now(),
+        **options,
+    )
 
 
 def document_count(app) -> int:
@@ -189,14 +193,7 @@ def test_a_failed_commit_leaves_neither_row_nor_file(app, monkeypatch):
 
         monkeypatch.setattr(db, "commit", commit_fails)
         with pytest.raises(OperationalError):
-            store_document(
-                db,
-                get_storage(),
-                claim_621(db),
-                checked(simple_pdf(), "a.pdf"),
-                quota=quota(app),
-                now=clock.now(),
-            )
+            store_in_621(app, db, simple_pdf(), "a.pdf")
     assert document_count(app) == 0
     assert folder(app) == []
 
@@ -215,14 +212,7 @@ def test_a_commit_of_unknown_outcome_keeps_the_file_for_the_check(app, monkeypat
 
         monkeypatch.setattr(db, "commit", connection_lost)
         with pytest.raises(OperationalError):
-            store_document(
-                db,
-                get_storage(),
-                claim_621(db),
-                checked(simple_pdf(), "a.pdf"),
-                quota=quota(app),
-                now=clock.now(),
-            )
+            store_in_621(app, db, simple_pdf(), "a.pdf")
     [orphan] = folder(app)
     assert document_count(app) == 0
     result = runner.invoke(args=["documents", "check", "--repair", "--grace-minutes", "0"])
@@ -239,14 +229,7 @@ def test_crash_between_file_and_row_is_repaired_by_the_check(app, monkeypatch, r
 
         monkeypatch.setattr(db, "commit", process_killed)
         with pytest.raises(SystemExit):
-            store_document(
-                db,
-                get_storage(),
-                claim_621(db),
-                checked(jpeg(), "a.jpg"),
-                quota=quota(app),
-                now=clock.now(),
-            )
+            store_in_621(app, db, jpeg(), "a.jpg")
     [orphan] = folder(app)
     assert document_count(app) == 0
 
