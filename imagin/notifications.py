@@ -131,9 +131,9 @@ def convocation_message(mission: Mission) -> Message:
 def sent_back_message(mission: Mission, part: str, reason: str) -> Message:
     """ "À corriger", with the reason the gestionnaire gave."""
     name = PART_NAMES[part]
-    lines = [
-        _greeting(mission),
-        "",
+    return _about_the_mission(
+        mission,
+        f"À corriger — mission N° {mission.number} — {name}",
         f"La DEC vous renvoie vos {name} de la mission N° {mission.number} "
         "pour correction (statut « À corriger »).",
         "",
@@ -141,50 +141,44 @@ def sent_back_message(mission: Mission, part: str, reason: str) -> Message:
         reason.strip(),
         "",
         "Vos saisies ont été conservées : corrigez-les puis validez à nouveau votre état de frais.",
-        "",
-        *_facts(mission),
-        f"Votre mission : {mission_url(mission)}",
-        "",
-        *_contact(mission),
-    ]
-    subject = f"À corriger — mission N° {mission.number} — {name}"
-    return Message(mission.intervenant.email, subject, "\n".join(lines))
+    )
 
 
 def approved_message(mission: Mission, part: str) -> Message:
     """ "Validé par gestionnaire" for one part."""
     name = PART_NAMES[part]
-    lines = [
-        _greeting(mission),
-        "",
+    return _about_the_mission(
+        mission,
+        f"Validé par gestionnaire — mission N° {mission.number} — {name}",
         f"La DEC a vérifié et validé vos {name} de la mission N° {mission.number} "
         "(statut « Validé par gestionnaire »). Ils seront prochainement mis en paiement.",
-        "",
-        *_facts(mission),
-        f"Votre mission : {mission_url(mission)}",
-        "",
-        *_contact(mission),
-    ]
-    subject = f"Validé par gestionnaire — mission N° {mission.number} — {name}"
-    return Message(mission.intervenant.email, subject, "\n".join(lines))
+    )
 
 
 def in_payment_message(mission: Mission, parts: Iterable[str], amount_cents: int) -> Message:
     """ "Mis en paiement" for the parts exported, with the amount (integer cents)."""
     names = " et ".join(PART_NAMES[part] for part in parts)
-    lines = [
-        _greeting(mission),
-        "",
+    return _about_the_mission(
+        mission,
+        f"Mis en paiement — mission N° {mission.number}",
         f"Vos {names} de la mission N° {mission.number} ont été mis en paiement "
         f"(statut « Mis en paiement ») pour un montant de {euros(amount_cents, cents=True)}.",
         "Le versement est effectué par le service de paie dans les semaines qui suivent.",
+    )
+
+
+def _about_the_mission(mission: Mission, subject: str, *news: str) -> Message:
+    """A change of status: greeting, the news, the mission's facts, its link, the contact."""
+    lines = [
+        _greeting(mission),
+        "",
+        *news,
         "",
         *_facts(mission),
         f"Votre mission : {mission_url(mission)}",
         "",
         *_contact(mission),
     ]
-    subject = f"Mis en paiement — mission N° {mission.number}"
     return Message(mission.intervenant.email, subject, "\n".join(lines))
 
 

@@ -1,4 +1,4 @@
-"""Sign-in form."""
+"""The sign-in form and the forms to choose a password."""
 
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
@@ -6,8 +6,9 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from imagin.forms import Form
 
 
-class LoginForm(Form):
-    email = EmailField(
+def email_field() -> EmailField:
+    """The account's address, as the sign-in form and the password link ask for it."""
+    return EmailField(
         "Adresse électronique",
         validators=[
             DataRequired("Saisissez votre adresse électronique."),
@@ -15,6 +16,10 @@ class LoginForm(Form):
         ],
         render_kw={"autocomplete": "username", "spellcheck": "false"},
     )
+
+
+class LoginForm(Form):
+    email = email_field()
     password = PasswordField(
         "Mot de passe",
         validators=[
@@ -28,14 +33,7 @@ class LoginForm(Form):
 class PasswordLinkForm(Form):
     """Asking for a link to choose a password."""
 
-    email = EmailField(
-        "Adresse électronique",
-        validators=[
-            DataRequired("Saisissez votre adresse électronique."),
-            Length(max=254, message="Cette adresse est trop longue."),
-        ],
-        render_kw={"autocomplete": "username", "spellcheck": "false"},
-    )
+    email = email_field()
 
 
 class NewPasswordForm(Form):
