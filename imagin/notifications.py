@@ -14,7 +14,7 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, url_for
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from imagin.auth.tokens import password_token
 from imagin.mail import queue_mail
@@ -23,6 +23,18 @@ from imagin.rendering import euros, long_date_fr, time_fr
 
 PART_NAMES = {"pay": "frais de rémunération", "travel": "frais de déplacement"}
 SIGNATURE = "Ce message est envoyé automatiquement par IMAG'IN, merci de ne pas y répondre."
+
+
+# What the e-mails to intervenants say about a mission (and its claim), loaded with it.
+MESSAGE_LOADING = (
+    joinedload(Mission.claim),
+    joinedload(Mission.intervenant),
+    joinedload(Mission.exam),
+    joinedload(Mission.session),
+    joinedload(Mission.centre),
+    joinedload(Mission.bureau),
+    selectinload(Mission.days),
+)
 
 
 class Message(NamedTuple):

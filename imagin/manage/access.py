@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import joinedload, selectinload
 
 from imagin.db import get_db
-from imagin.missions.queries import MAX_MISSION_NUMBER
+from imagin.missions.queries import MAX_MISSION_NUMBER, MISSION_HEADER
 from imagin.models import Claim, Mission, bureau_member
 
 MANAGER_ROLES = frozenset({"gestionnaire", "admin"})
@@ -50,11 +50,7 @@ def get_managed_mission(number: int) -> Mission:
         select(Mission)
         .where(Mission.number == number, managed_missions())
         .options(
-            joinedload(Mission.exam),
-            joinedload(Mission.session),
-            joinedload(Mission.mission_type),
-            joinedload(Mission.centre),
-            joinedload(Mission.bureau),
+            *MISSION_HEADER,
             joinedload(Mission.intervenant),
             joinedload(Mission.claim).options(
                 selectinload(Claim.hours),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from imagin.claims.workflow import Actor, apply_transition
 from imagin.domain.payroll import PayrollLine, payroll_csv
@@ -16,7 +16,7 @@ from imagin.domain.transitions import Action, TransitionRefused
 from imagin.mail import queue_mails
 from imagin.manage.access import managed_bureau_ids, managed_missions
 from imagin.models import AuditEvent, Claim, Mission, PaymentBatch, PaymentLine
-from imagin.notifications import in_payment_message
+from imagin.notifications import MESSAGE_LOADING, in_payment_message
 
 PARTS = ("pay", "travel")
 
@@ -45,15 +45,7 @@ def payable_parts(db: Session, bureau_id: int | None = None) -> list[PayablePart
         .join(Mission.claim)
         .where(managed_missions())
         .where((Claim.pay_status == approved) | (Claim.travel_status == approved))
-        .options(
-            joinedload(Mission.claim),
-            joinedload(Mission.intervenant),
-            joinedload(Mission.exam),
-            joinedload(Mission.session),
-            joinedload(Mission.bureau),
-            joinedload(Mission.centre),
-            selectinload(Mission.days),
-        )
+        .options(*MESSAGE_LOADING)
         .order_by(Mission.number)
     )
     if bureau_id is not None:

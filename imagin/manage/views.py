@@ -6,7 +6,6 @@ from flask import Blueprint, abort, current_app, flash, make_response, redirect,
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from imagin import clock
@@ -32,7 +31,12 @@ from imagin.manage.payment import (
 from imagin.manage.queries import filter_choices, queue, status_counts
 from imagin.missions.queries import history
 from imagin.models import Bureau, Mission, PaymentBatch
-from imagin.notifications import approved_message, notify_approved, notify_sent_back
+from imagin.notifications import (
+    MESSAGE_LOADING,
+    approved_message,
+    notify_approved,
+    notify_sent_back,
+)
 from imagin.rendering import render_page
 from imagin.travel.service import travel_view
 
@@ -42,16 +46,6 @@ MISSION_URL = "/missions/<int(max=2147483647):number>"
 # The part in URLs, in the words of the tabs.
 PART_SLUGS = {"remuneration": "pay", "deplacement": "travel"}
 PART_LABELS = {"pay": "rémunération", "travel": "déplacement"}
-# What the e-mails to intervenants say about a mission, loaded with it.
-MESSAGE_LOADING = (
-    joinedload(Mission.claim),
-    joinedload(Mission.intervenant),
-    joinedload(Mission.exam),
-    joinedload(Mission.session),
-    joinedload(Mission.centre),
-    joinedload(Mission.bureau),
-    selectinload(Mission.days),
-)
 STALE = (
     "Cet état de frais a changé depuis l'affichage de la page (autre onglet ou autre "
     "gestionnaire) : vérifiez-le de nouveau avant d'agir."

@@ -26,6 +26,15 @@ from imagin.models import (
 # The largest mission number the database can hold; anything above is simply unknown.
 MAX_MISSION_NUMBER = 2**31 - 1
 
+# What a mission's header shows (both the intervenant's and the DEC's pages), loaded with it.
+MISSION_HEADER = (
+    joinedload(Mission.exam),
+    joinedload(Mission.session),
+    joinedload(Mission.mission_type),
+    joinedload(Mission.centre),
+    joinedload(Mission.bureau),
+)
+
 
 # Only the columns the list shows, in the order MissionRow.from_columns reads them:
 # plain rows cost a fraction of ORM entities with their joined relationships.
@@ -126,11 +135,7 @@ def get_own_mission(number: int, intervenant_id: int, *options) -> Mission:
         select(Mission)
         .where(Mission.number == number, Mission.intervenant_id == intervenant_id)
         .options(
-            joinedload(Mission.exam),
-            joinedload(Mission.session),
-            joinedload(Mission.mission_type),
-            joinedload(Mission.centre),
-            joinedload(Mission.bureau),
+            *MISSION_HEADER,
             joinedload(Mission.claim),
             selectinload(Mission.days),
             *options,
