@@ -37,6 +37,7 @@ from imagin.demo import DEMO_PASSWORD, load_demo
 from imagin.migrations import upgrade
 
 BENCH_DIR = Path(__file__).resolve().parent
+SERVE = BENCH_DIR / "serve.py"
 EMAIL = "claire.martin@example.fr"
 # Flask-Login's session protection hashes the address and User-Agent into the session:
 # the same agent for sign-in and load keeps the session unchanged (no Set-Cookie per
@@ -72,10 +73,10 @@ def prepare_database(instance: Path) -> None:
     engine.dispose()
 
 
-def start_server(stack: ExitStack, *args: str) -> str:
-    """Start ``bench/serve.py ARGS`` in its own process and return its base URL."""
+def start_server(stack: ExitStack, script: Path, *args: str) -> tuple[subprocess.Popen, str]:
+    """Start ``script ARGS``, which prints its port first, in its own process: it and its URL."""
     process = subprocess.Popen(
-        [sys.executable, str(BENCH_DIR / "serve.py"), *args],
+        [sys.executable, str(script), *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -83,8 +84,8 @@ def start_server(stack: ExitStack, *args: str) -> str:
     stack.callback(stop, process)
     port = process.stdout.readline().strip() if process.stdout else ""
     if not port.isdigit():
-        raise RuntimeError(f"serve.py {' '.join(args)} did not start (exit {process.poll()})")
-    return f"http://{HOST}:{port}"
+        raise RuntimeError(f"{script.name} {' '.join(args)} did not start (exit {process.poll()})")
+    return process, f"http://{HOST}:{port}"
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -288,8 +289,8 @@ def main() -> None:
     with ExitStack() as stack:
         instance = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="imagin-bench-")))
         prepare_database(instance)
-        hello_base = start_server(stack, "hello")
-        imagin_base = start_server(stack, "imagin", str(instance))
+        _, hello_base = start_server(stack, SERVE, "hello")
+        _, imagin_base = start_server(stack, SERVE, "imagin", str(instance))
         headers = {"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING}
         list_headers = {**headers, "Cookie": sign_in(imagin_base)}
         list_url = f"{imagin_base}/missions"

@@ -19,7 +19,6 @@ import re
 import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,9 +28,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
-from mission_list import ACCEPT_ENCODING, USER_AGENT, prepare_database, sign_in, stop
+from mission_list import ACCEPT_ENCODING, USER_AGENT, prepare_database, sign_in, start_server
 from PIL import Image
-from serve import HOST, THREADS
+from serve import THREADS
 
 from imagin.documents.bundle import pdf_file
 
@@ -57,20 +56,6 @@ def serve_with_room(instance: str) -> None:
     serve.imagin_config = lambda folder: {**base_config(folder), **ROOMY_QUOTA}
     sys.argv = [str(BENCH_DIR / "serve.py"), "imagin", instance]
     serve.main()
-
-
-def start_server(stack: ExitStack, instance: Path) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(instance)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    stack.callback(stop, process)
-    port = process.stdout.readline().strip() if process.stdout else ""
-    if not port.isdigit():
-        raise RuntimeError(f"the server did not start (exit {process.poll()})")
-    return process, f"http://{HOST}:{port}"
 
 
 def memory_kib(pid: int) -> dict[str, int]:
@@ -289,7 +274,7 @@ def main() -> None:
     with ExitStack() as stack:
         instance = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="imagin-bench-")))
         prepare_database(instance)
-        process, base = start_server(stack, instance)
+        process, base = start_server(stack, Path(__file__), "--serve", str(instance))
         session = Session(base)
         # Warm-up: the first upload imports pypdf and Pillow, the first list builds caches.
         session.upload("warm-up.pdf", padded_pdf(10_000, rng), "application/pdf")
