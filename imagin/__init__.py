@@ -44,7 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         travel,
     )
 
-    app.register_blueprint(auth.bp)
+    auth.init_app(app)
     app.register_blueprint(missions.bp)
     app.register_blueprint(claims.bp)
     app.register_blueprint(travel.bp)

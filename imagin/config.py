@@ -88,3 +88,32 @@ PUBLIC_URL = "http://127.0.0.1:8080"
 # Convocation import: where an uploaded file waits between its preview and its
 # application (default instance/imports).
 IMPORT_DIR = None
+
+# Sign-in of académie staff through the portal (README, "Sign-in through the académie
+# portal"): "off", "headers" (the portal's reverse-proxy agent) or "oidc".
+SSO_MODE = "off"
+# Headers mode: identity headers are believed only from these addresses (CIDR list) of the
+# machine directly connected to IMAG'IN, and, when a secret is set, only with it in the
+# SSO_SHARED_SECRET_HEADER header. SSO_HEADERS renames headers, e.g. {"email": "mail"}
+# (defaults: the ClearTrust names, imagin.auth.sso.HEADER_DEFAULTS).
+SSO_TRUSTED_PROXIES: list[str] = []
+SSO_SHARED_SECRET = None
+SSO_SHARED_SECRET_HEADER = "X-Imagin-Portal-Secret"  # noqa: S105  (a header name)
+SSO_HEADERS: dict[str, str] = {}
+# Portal group -> DEC bureau code(s), e.g. {"IMAGIN-DEC2": "DEC2"}: the gestionnaires.
+SSO_GROUP_BUREAUS: dict[str, str] = {}
+# Where "se connecter avec le portail" sends a visitor who did not come through the portal,
+# and where sign-out sends staff when the portal gave no FrEduUrlRetour.
+SSO_PORTAL_URL = None
+SSO_LOGOUT_URL = None
+# OpenID Connect mode: the provider's .well-known/openid-configuration address, the client
+# it registered for IMAG'IN, the scopes asked for and the claims' names (OIDC_CLAIMS renames,
+# defaults in imagin.auth.sso.CLAIM_DEFAULTS); ID tokens are accepted OIDC_CLOCK_SKEW seconds
+# around their dates.
+OIDC_DISCOVERY_URL = None
+OIDC_CLIENT_ID = None
+OIDC_CLIENT_SECRET = None
+OIDC_SCOPES = "openid email profile"
+OIDC_CLAIMS: dict[str, str] = {}
+OIDC_CLOCK_SKEW = 60
+OIDC_TIMEOUT = 10

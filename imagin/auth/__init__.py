@@ -1,5 +1,25 @@
-"""Sign-in, sign-out and the signed-in user."""
+"""Sign-in, sign-out and the signed-in user; the académie portal; the accounts for admins."""
 
+from flask import Flask
+
+from imagin.auth.admin import bp as admin_bp
 from imagin.auth.views import bp
 
-__all__ = ["bp"]
+__all__ = ["bp", "init_app"]
+
+
+def init_app(app: Flask) -> None:
+    """Check the portal settings (a wrong one stops the start), register the blueprints."""
+    from imagin.auth import oidc
+    from imagin.auth.portal import RecentRefusals, sign_in_from_headers
+    from imagin.auth.sso import load_settings
+
+    settings = load_settings(app.config)
+    app.extensions["imagin.sso"] = settings
+    app.extensions["imagin.sso_refusals"] = RecentRefusals()
+    app.register_blueprint(bp)
+    app.register_blueprint(admin_bp)
+    if settings.mode == "headers":
+        app.before_request(sign_in_from_headers)
+    elif settings.mode == "oidc":
+        oidc.init_app(app, settings)

@@ -1,4 +1,4 @@
-"""Sign-in at /intervenant, sign-out, and the loading of the signed-in user."""
+"""Sign-in at /intervenant and through the académie portal, sign-out, the signed-in user."""
 
 from __future__ import annotations
 
@@ -8,8 +8,18 @@ from flask import Blueprint, abort, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
+from imagin.auth import oidc
 from imagin.auth.forms import LoginForm, NewPasswordForm, PasswordLinkForm
+from imagin.auth.identities import PortalRefused
 from imagin.auth.passwords import hash_password, needs_rehash, verify_password
+from imagin.auth.portal import (
+    SESSION_KEY,
+    journal_refusal,
+    refusal_response,
+    sign_in,
+    signs_in_with_portal,
+    sso_settings,
+)
 from imagin.auth.signed_in import SignedInUser, load_signed_in_user
 from imagin.auth.throttle import is_throttled, password_link_allowed, record_failure
 from imagin.auth.tokens import user_for_token
@@ -17,6 +27,7 @@ from imagin.db import get_db
 from imagin.extensions import login_manager
 from imagin.mail import queue_mail
 from imagin.models import User
+from imagin.models.identities import HEADERS, OIDC
 from imagin.rendering import render_page
 
 bp = Blueprint("auth", __name__)
@@ -79,13 +90,65 @@ def login():
         error = BAD_CREDENTIALS
     status = 422 if request.method == "POST" else 200
     return render_page(
-        "auth/login.html", form=form, error=error, next=request.args.get("next"), status=status
+        "auth/login.html",
+        form=form,
+        error=error,
+        next=request.args.get("next"),
+        portal=sso_settings().enabled,
+        status=status,
     )
+
+
+# The page to come back to after signing in at the OpenID provider.
+NEXT_KEY = "portal_next"
+
+
+@bp.get("/portail")
+def portal():
+    """Sign in through the académie portal: done already through its proxy, or at the provider."""
+    settings = sso_settings()
+    if not settings.enabled:
+        abort(404)
+    target = request.args.get("next")
+    if current_user.is_authenticated:
+        return redirect(safe_next(target, current_user), 303)
+    if settings.mode == HEADERS:
+        # The portal's proxy did not name anyone: this visitor did not come through it.
+        if settings.portal_url:
+            return redirect(settings.portal_url, 303)
+        return render_page("auth/portal.html")
+    session[NEXT_KEY] = target
+    try:
+        return oidc.start()
+    except PortalRefused as refused:
+        journal_refusal(refused.reason, OIDC, None)
+        return refusal_response(refused)
+
+
+@bp.get("/portail/retour")
+def oidc_callback():
+    """The OpenID provider's answer: check everything in it, then sign in."""
+    settings = sso_settings()
+    if settings.mode != OIDC:
+        abort(404)
+    target = session.get(NEXT_KEY)
+    try:
+        user = sign_in(oidc.finish(settings))
+    except PortalRefused as refused:
+        if refused.reason not in _JOURNALED_BY_SIGN_IN:
+            journal_refusal(refused.reason, OIDC, None)
+        return refusal_response(refused)
+    return redirect(safe_next(target, user), 303)
+
+
+# Refusals that sign_in() has already written in the journal.
+_JOURNALED_BY_SIGN_IN = frozenset({"inactive", "no_email", "email_unverified", "email_taken"})
 
 
 @bp.post("/deconnexion")
 def logout():
-    """Sign out, and make every earlier session cookie of the account useless."""
+    """Sign out, make every earlier session cookie of the account useless, back to the portal."""
+    portal_session = session.get(SESSION_KEY)
     if current_user.is_authenticated:
         db = get_db()
         user = db.get(User, current_user.id)
@@ -93,7 +156,22 @@ def logout():
         db.commit()
     logout_user()
     session.clear()
-    return redirect(url_for("auth.login"), 303)
+    return redirect(_after_sign_out(portal_session), 303)
+
+
+def _after_sign_out(portal_session: dict | None) -> str:
+    """The portal for its users (its FrEduUrlRetour, the provider's end of session, or the
+    configured address); the sign-in page for the others."""
+    settings = sso_settings()
+    sign_in_page = url_for("auth.login")
+    if not portal_session or not settings.enabled:
+        return sign_in_page
+    if portal_session.get("method") == HEADERS:
+        return portal_session.get("return_url") or settings.logout_url or sign_in_page
+    if settings.mode == OIDC:
+        back = settings.logout_url or url_for("auth.login", _external=True)
+        return oidc.end_session_url(back) or settings.logout_url or sign_in_page
+    return settings.logout_url or sign_in_page
 
 
 LINK_SENT = (
@@ -118,7 +196,8 @@ def password_link():
             abort(429)
         db = get_db()
         user = db.scalar(select(User).where(func.lower(User.email) == email.lower()))
-        if user is not None and user.active:
+        # Portal accounts have no password: the portal alone lets them in.
+        if user is not None and user.active and not signs_in_with_portal(db, user.id):
             queue_mail(db, *password_link_message(user))
             db.commit()
         # The same answer whether the account exists or not.
@@ -133,7 +212,7 @@ def set_password(token: str):
     """Choose a password from a signed link, then sign in."""
     db = get_db()
     user = user_for_token(db, token)
-    if user is None:
+    if user is None or signs_in_with_portal(db, user.id):
         return render_page(
             "auth/password_link.html", form=PasswordLinkForm(), expired=LINK_EXPIRED, status=400
         )

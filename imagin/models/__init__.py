@@ -10,6 +10,7 @@ from imagin.models.claims import (
     PaymentLine,
     TravelLeg,
 )
+from imagin.models.identities import AuthEvent, PortalEstablishment, PortalIdentity
 from imagin.models.mail import OutgoingMail
 from imagin.models.missions import (
     Exam,
@@ -24,6 +25,7 @@ from imagin.models.rates import RateRow
 
 __all__ = [
     "AuditEvent",
+    "AuthEvent",
     "Bureau",
     "Claim",
     "Document",
@@ -38,6 +40,8 @@ __all__ = [
     "OutgoingMail",
     "PaymentBatch",
     "PaymentLine",
+    "PortalEstablishment",
+    "PortalIdentity",
     "RateRow",
     "TravelLeg",
     "User",

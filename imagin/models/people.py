@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, ForeignKey, String, Table, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from imagin.db import Base
+
+if TYPE_CHECKING:
+    from imagin.models.identities import PortalIdentity
 
 bureau_member = Table(
     "bureau_member",
@@ -57,6 +61,10 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
     bureaus: Mapped[list[Bureau]] = relationship(secondary=bureau_member, back_populates="members")
+    # Académie staff signing in through the portal (no local password then).
+    identities: Mapped[list[PortalIdentity]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     @property
     def display_name(self) -> str:
