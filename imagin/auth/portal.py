@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 # The session remembers how its user came: {"method", "subject", "return_url"}.
 SESSION_KEY = "portal"
+# After signing out, the portal's proxy still names him on every request: the browser stays
+# signed out (for that subject) until he asks for the portal again (/portail).
+PAUSED_KEY = "portal_signed_out"
 
 
 def sso_settings() -> SsoSettings:
@@ -184,6 +187,8 @@ def sign_in_from_headers() -> Response | None:
     except PortalRefused as refused:
         journal_refusal(refused.reason, HEADERS, login, deduplicate=True)
         return refusal_response(refused)
+    if session.get(PAUSED_KEY) == profile.subject and request.endpoint != "auth.portal":
+        return None
     current = session.get(SESSION_KEY) or {}
     if (
         current.get("method") == HEADERS

@@ -13,6 +13,7 @@ from imagin.auth.forms import LoginForm, NewPasswordForm, PasswordLinkForm
 from imagin.auth.identities import PortalRefused
 from imagin.auth.passwords import hash_password, needs_rehash, verify_password
 from imagin.auth.portal import (
+    PAUSED_KEY,
     SESSION_KEY,
     journal_refusal,
     refusal_response,
@@ -156,22 +157,41 @@ def logout():
         db.commit()
     logout_user()
     session.clear()
-    return redirect(_after_sign_out(portal_session), 303)
+    if portal_session and portal_session.get("method") == HEADERS:
+        session[PAUSED_KEY] = portal_session.get("subject")
+    target = _after_sign_out(portal_session)
+    if target is None:
+        return redirect(url_for("auth.login"), 303)
+    # The sign-out form may only lead to this site (CSP form-action 'self'): the portal's
+    # address is reached from a page of ours.
+    session[SIGNED_OUT_KEY] = target
+    return redirect(url_for("auth.signed_out"), 303)
 
 
-def _after_sign_out(portal_session: dict | None) -> str:
-    """The portal for its users (its FrEduUrlRetour, the provider's end of session, or the
-    configured address); the sign-in page for the others."""
+SIGNED_OUT_KEY = "signed_out_to"
+
+
+@bp.get("/au-revoir")
+def signed_out():
+    """Signed out of a portal session: on to the portal (at once, or by the link shown)."""
+    target = session.pop(SIGNED_OUT_KEY, None)
+    if not target:
+        return redirect(url_for("auth.login"))
+    return render_page("auth/signed_out.html", target=target)
+
+
+def _after_sign_out(portal_session: dict | None) -> str | None:
+    """The portal for its users: its FrEduUrlRetour, the provider's end of session, or the
+    configured address; None for the others (the sign-in page)."""
     settings = sso_settings()
-    sign_in_page = url_for("auth.login")
     if not portal_session or not settings.enabled:
-        return sign_in_page
+        return None
     if portal_session.get("method") == HEADERS:
-        return portal_session.get("return_url") or settings.logout_url or sign_in_page
+        return portal_session.get("return_url") or settings.logout_url
     if settings.mode == OIDC:
         back = settings.logout_url or url_for("auth.login", _external=True)
-        return oidc.end_session_url(back) or settings.logout_url or sign_in_page
-    return settings.logout_url or sign_in_page
+        return oidc.end_session_url(back) or settings.logout_url
+    return settings.logout_url
 
 
 LINK_SENT = (

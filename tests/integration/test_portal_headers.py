@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -60,6 +62,20 @@ def through_portal(client, path="/", headers=None, address=PROXY, **identity):
     return client.get(
         path, headers={**values, **(headers or {})}, environ_base={"REMOTE_ADDR": address}
     )
+
+
+def signed_out_to(client, response) -> str:
+    """Where sign-out sends a portal user: a page of ours that goes on (meta refresh, link)."""
+    assert response.status_code == 303
+    assert response.location == "/au-revoir"
+    page = client.get("/au-revoir")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Vous êtes déconnecté d'IMAG'IN" in plain(text)
+    refresh = re.search(r'<meta http-equiv="refresh" content="0; url=([^"]+)">', text)
+    link = re.search(r'<a class="button" href="([^"]+)">Continuer vers le portail</a>', text)
+    assert refresh and link and refresh.group(1) == link.group(1)
+    return html.unescape(link.group(1))
 
 
 def account(app, email):
@@ -413,8 +429,7 @@ def test_sign_out_goes_back_to_the_portal_and_revokes_the_cookie(app, client):
     response = client.post(
         "/deconnexion", data={"csrf_token": token}, environ_base={"REMOTE_ADDR": OUTSIDE}
     )
-    assert response.status_code == 303
-    assert response.location == JEANNE["FrEduUrlRetour"]
+    assert signed_out_to(client, response) == JEANNE["FrEduUrlRetour"]
     # The old cookie, replayed, opens nothing.
     replay = app.test_client()
     replay.set_cookie("session", cookie)
@@ -425,14 +440,43 @@ def test_sign_out_without_frEduUrlRetour_goes_to_the_configured_address(app, cli
     page = through_portal(client, "/missions", FrEduUrlRetour=None)
     token = csrf_from(page.get_data(as_text=True))
     response = client.post("/deconnexion", data={"csrf_token": token})
-    assert response.location == "https://portail.ac-orleans-tours.fr/login/ct_logout.jsp"
+    assert signed_out_to(client, response) == (
+        "https://portail.ac-orleans-tours.fr/login/ct_logout.jsp"
+    )
 
 
 def test_a_return_address_that_is_not_a_web_address_is_not_followed(app, client):
     page = through_portal(client, "/missions", FrEduUrlRetour="javascript:alert(1)")
     token = csrf_from(page.get_data(as_text=True))
     response = client.post("/deconnexion", data={"csrf_token": token})
-    assert response.location == "https://portail.ac-orleans-tours.fr/login/ct_logout.jsp"
+    assert signed_out_to(client, response) == (
+        "https://portail.ac-orleans-tours.fr/login/ct_logout.jsp"
+    )
+
+
+def test_after_sign_out_the_portal_does_not_sign_in_again_until_asked(app, client):
+    page = through_portal(client, "/missions", FrEduUrlRetour=None)
+    through_portal(client, "/missions")
+    client.post("/deconnexion", data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+    # Back through the portal (still signed in there): the sign-in page, not her missions…
+    assert through_portal(client, "/missions").status_code == 302
+    assert through_portal(client, "/intervenant").status_code == 200
+    # …another person on this browser is signed in as usual…
+    other = {"ct-remote-user": "pmoreau", "ctemail": "pierre.moreau@ac-test.fr"}
+    assert through_portal(client, "/missions", **other).status_code == 200
+    client.post(
+        "/deconnexion",
+        data={
+            "csrf_token": csrf_from(
+                through_portal(client, "/missions", **other).get_data(as_text=True)
+            )
+        },
+    )
+    # …and "se connecter avec le portail" signs her in again.
+    response = through_portal(client, "/portail")
+    assert response.status_code == 303 and response.location == "/missions"
+    assert through_portal(client, "/missions").status_code == 200
+    assert [e.action for e in events(app)].count("sign_in") == 3
 
 
 def test_outside_intervenants_sign_in_and_out_as_before(app, client, auth):

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from imagin import create_app
 from imagin.models import AuthEvent, PortalIdentity, User
 from tests.conftest import CLAIRE, base_config, csrf_from, database, plain
+from tests.integration.test_portal_headers import signed_out_to
 from tests.oidc import Client, missing, running_provider
 
 pytestmark = pytest.mark.skipif(missing() is not None, reason=missing() or "")
@@ -338,8 +339,7 @@ def test_sign_out_ends_the_session_and_reaches_the_provider(app, issuer):
     response = browser.client.post(
         "/deconnexion", data={"csrf_token": csrf_from(page.get_data(as_text=True))}
     )
-    assert response.status_code == 303
-    end_session = response.location
+    end_session = signed_out_to(browser.client, response)
     assert end_session.startswith(issuer + "/session/end?")
     query = parse_qs(urlsplit(end_session).query)
     assert query["client_id"] == ["imagin"]
@@ -377,7 +377,7 @@ def test_sign_out_goes_to_the_configured_portal_address(make_app):
     response = browser.client.post(
         "/deconnexion", data={"csrf_token": csrf_from(page.get_data(as_text=True))}
     )
-    query = parse_qs(urlsplit(response.location).query)
+    query = parse_qs(urlsplit(signed_out_to(browser.client, response)).query)
     assert query["post_logout_redirect_uri"] == ["https://portail.ac-orleans-tours.fr/"]
 
 
