@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The OpenID provider the OpenID Connect tests start (Node.js); without npm they are skipped.
+OIDC_PROVIDER := tests/oidc/node_modules/.package-lock.json
 
 .PHONY: run test lint bench setup clean
 
@@ -25,8 +27,16 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+$(OIDC_PROVIDER): tests/oidc/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		(cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error) || \
+			echo "npm ci failed: the OpenID Connect tests will be skipped."; \
+	else \
+		echo "Node.js and npm not found: the OpenID Connect tests will be skipped."; \
+	fi
+
 # On SQLite, then again on PostgreSQL when IMAGIN_TEST_DATABASE_URL is set.
-test: lint
+test: lint $(OIDC_PROVIDER)
 	env -u IMAGIN_TEST_DATABASE_URL $(BIN)/pytest
 	@if [ -n "$$IMAGIN_TEST_DATABASE_URL" ]; then \
 		echo "--- again on PostgreSQL ---"; \
@@ -37,4 +47,4 @@ bench: setup
 	$(BIN)/python bench/mission_list.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache tests/oidc/node_modules

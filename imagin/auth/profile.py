@@ -127,7 +127,8 @@ def profile_from_attributes(
         method=method,
         issuer=issuer,
         subject=subject,
-        email=email_or_none(text(attributes.get("email"), 254)),
+        # Checked whole: an address cut to the column's size would be someone else's.
+        email=email_or_none(text(attributes.get("email"), 2000)),
         email_verified=email_verified,
         first_name=text(attributes.get("first_name"), 100),
         last_name=text(attributes.get("last_name"), 100),
@@ -143,7 +144,10 @@ def profile_from_attributes(
 
 def return_url_or_none(value: str) -> str | None:
     """Where the portal wants its users sent back at sign-out: an absolute http(s) address."""
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
     if parts.scheme not in ("http", "https") or not parts.netloc or "\\" in value:
         return None
     return value

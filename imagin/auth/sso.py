@@ -222,7 +222,10 @@ def _url(setting: str, raw: Any) -> str | None:
     if raw in (None, ""):
         return None
     value = str(raw).strip()
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SsoConfigError(f"{setting} : « {value} » n'est pas une adresse http(s) complète.")
     return value

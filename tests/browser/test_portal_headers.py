@@ -148,3 +148,24 @@ def test_screenshots_of_the_portal_pages(new_context, doors, viewport):
     page.goto(doors["public"] + "/admin/comptes?way=portail")
     expect(page.locator("tbody tr")).not_to_have_count(0)
     assert re.search("Portail \\(en-têtes\\)", page.content())
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "360px"])
+def test_portal_pages_have_no_axe_violations(new_context, doors, viewport):
+    from tests.browser.test_accessibility import axe_report
+
+    page, errors = open_page(new_context, viewport=viewport)
+    reports = []
+    page.goto(doors["public"] + "/intervenant")
+    reports.append(axe_report(page))
+    page.goto(doors["public"] + "/intervenant")
+    page.get_by_label("Adresse électronique").fill("admin@example.fr")
+    page.get_by_label("Mot de passe").fill("imagin-demo")
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page).to_have_url(doors["public"] + "/gestion")
+    for path in ("/admin/comptes", "/admin/comptes?way=portail", "/admin/connexions"):
+        page.goto(doors["public"] + path)
+        reports.append(axe_report(page))
+    failures = [report for report in reports if report]
+    assert not failures, "\n\n".join(failures)
+    assert errors.messages == []

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -63,10 +64,16 @@ ACCOUNTS = {
 }
 
 
+@cache
 def missing() -> str | None:
     """Why the provider cannot run here, or None."""
-    if shutil.which("node") is None:
+    node = shutil.which("node")
+    if node is None:
         return "Node.js not found: install Node.js 20+ (the OpenID Connect tests need it)"
+    version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout
+    major = version.strip().lstrip("v").split(".")[0]
+    if not major.isdigit() or int(major) < 20:
+        return f"Node.js {version.strip()} is too old: the test OpenID provider needs 20+"
     if not (HERE / "node_modules" / "oidc-provider").is_dir():
         return "oidc-provider not installed: run `npm ci --prefix tests/oidc` (.ci/run does)"
     return None
