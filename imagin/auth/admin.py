@@ -113,14 +113,18 @@ def journal():
     page = request.args.get("page", 1, type=int)
     if not 0 < page <= 100_000:
         page = 1
+    refusals_only = request.args.get("refus") == "1"
     statement = (
         select(AuthEvent)
         .order_by(AuthEvent.at.desc(), AuthEvent.id.desc())
         .options(selectinload(AuthEvent.user))
     )
+    if refusals_only:
+        statement = statement.where(AuthEvent.action == "refused")
     return render_page(
         "admin/journal.html",
         result=_paginate(statement, page),
+        refusals_only=refusals_only,
         event_labels=EVENT_LABELS,
         method_labels=METHOD_LABELS,
         refusals=REFUSALS,

@@ -122,7 +122,7 @@ def portal():
     try:
         return oidc.start()
     except PortalRefused as refused:
-        journal_refusal(refused.reason, OIDC, None)
+        journal_refusal(refused.reason, OIDC, None, deduplicate=True)
         return refusal_response(refused)
 
 
@@ -137,7 +137,8 @@ def oidc_callback():
         user = sign_in(oidc.finish(settings))
     except PortalRefused as refused:
         if refused.reason not in _JOURNALED_BY_SIGN_IN:
-            journal_refusal(refused.reason, OIDC, None)
+            # A forged answer costs nothing to send: journaled once a minute per address.
+            journal_refusal(refused.reason, OIDC, None, deduplicate=refused.reason == "state")
         return refusal_response(refused)
     return redirect(safe_next(target, user), 303)
 
