@@ -34,6 +34,8 @@ def served(app, **adjustments) -> Iterator[int]:
     try:
         yield server.effective_port
     finally:
+        # Let the requests under way finish before closing what they write to.
+        server.task_dispatcher.shutdown(cancel_pending=False)
         server.close()
         thread.join(timeout=10)
 
