@@ -125,6 +125,7 @@ def journal():
         "admin/journal.html",
         result=_paginate(statement, page),
         refusals_only=refusals_only,
+        query_args={"refus": "1"} if refusals_only else {},
         event_labels=EVENT_LABELS,
         method_labels=METHOD_LABELS,
         refusals=REFUSALS,

@@ -134,6 +134,7 @@ class PortalRefused(Exception):
         super().__init__(reason)
         self.reason = reason
         self.status = status
+        self.journaled = False
 
     @property
     def message(self) -> str:

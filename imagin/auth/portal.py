@@ -6,6 +6,8 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import current_app, render_template, request, session
 from flask_login import current_user, login_user
@@ -58,38 +60,52 @@ def where() -> Where:
     return Where(str(peer) if peer else None, request.remote_addr)
 
 
+@contextmanager
+def _writing() -> Iterator[Session]:
+    """This request's session, writing even on a GET, for the block's transaction only.
+
+    Any read transaction is ended first (nothing was changed in it) so that SQLite
+    takes the write lock at BEGIN instead of failing to upgrade it later.
+    """
+    db = get_db()
+    if db.in_transaction():
+        db.rollback()
+    token = write_intent.set(True)
+    try:
+        yield db
+    finally:
+        write_intent.reset(token)
+
+
 def sign_in(profile: PortalProfile) -> User:
     """Sign the portal's user into his account in a fresh session.
 
     :raise PortalRefused: after writing the refusal in the journal.
     """
-    db = get_db()
-    # Signing in writes: end any read transaction so that SQLite starts a writing one.
-    if db.in_transaction():
-        db.rollback()
-    write_intent.set(True)
     settings = sso_settings()
     for attempt in (1, 2):
-        try:
-            user = portal_account(
-                db, profile, settings.group_bureaus, where=where(), now=clock.now()
-            )
-            db.commit()
-            break
-        except PortalRefused as refused:
-            db.rollback()
-            journal_refusal(
-                refused.reason,
-                profile.method,
-                profile.subject,
-                deduplicate=profile.method == HEADERS,
-            )
-            raise
-        except IntegrityError:
-            # Two first requests of the same person at once: the other one created the account.
-            db.rollback()
-            if attempt == 2:
+        with _writing() as db:
+            try:
+                user = portal_account(
+                    db, profile, settings.group_bureaus, where=where(), now=clock.now()
+                )
+                db.commit()
+                break
+            except PortalRefused as refused:
+                db.rollback()
+                journal_refusal(
+                    refused.reason,
+                    profile.method,
+                    profile.subject,
+                    deduplicate=profile.method == HEADERS,
+                )
+                refused.journaled = True
                 raise
+            except IntegrityError:
+                # Two first requests of the same person at once: the other created the account.
+                db.rollback()
+                if attempt == 2:
+                    raise
     session.clear()
     login_user(user)
     session[SESSION_KEY] = {
@@ -132,21 +148,18 @@ def journal_refusal(
     recent: RecentRefusals = current_app.extensions["imagin.sso_refusals"]
     if deduplicate and not recent.first((reason, origin.peer, subject)):
         return
-    db = get_db()
-    if db.in_transaction():
-        db.rollback()
-    write_intent.set(True)
-    record(
-        db,
-        "refused",
-        None,
-        method=method,
-        where=origin,
-        at=clock.now(),
-        subject=(subject or "")[:255] or None,
-        reason=reason,
-    )
-    db.commit()
+    with _writing() as db:
+        record(
+            db,
+            "refused",
+            None,
+            method=method,
+            where=origin,
+            at=clock.now(),
+            subject=(subject or "")[:255] or None,
+            reason=reason,
+        )
+        db.commit()
 
 
 def refusal_response(refused: PortalRefused) -> Response:

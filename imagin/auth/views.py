@@ -34,6 +34,10 @@ from imagin.rendering import render_page
 bp = Blueprint("auth", __name__)
 
 BAD_CREDENTIALS = "Adresse électronique ou mot de passe incorrect."
+# The page to come back to after signing in at the OpenID provider.
+NEXT_KEY = "portal_next"
+# Where a portal user goes on to after signing out (see signed_out).
+SIGNED_OUT_KEY = "signed_out_to"
 
 
 login_manager.user_loader(load_signed_in_user)
@@ -100,10 +104,6 @@ def login():
     )
 
 
-# The page to come back to after signing in at the OpenID provider.
-NEXT_KEY = "portal_next"
-
-
 @bp.get("/portail")
 def portal():
     """Sign in through the académie portal: done already through its proxy, or at the provider."""
@@ -136,15 +136,11 @@ def oidc_callback():
     try:
         user = sign_in(oidc.finish(settings))
     except PortalRefused as refused:
-        if refused.reason not in _JOURNALED_BY_SIGN_IN:
+        if not refused.journaled:
             # A forged answer costs nothing to send: journaled once a minute per address.
             journal_refusal(refused.reason, OIDC, None, deduplicate=refused.reason == "state")
         return refusal_response(refused)
     return redirect(safe_next(target, user), 303)
-
-
-# Refusals that sign_in() has already written in the journal.
-_JOURNALED_BY_SIGN_IN = frozenset({"inactive", "no_email", "email_unverified", "email_taken"})
 
 
 @bp.post("/deconnexion")
@@ -167,9 +163,6 @@ def logout():
     # address is reached from a page of ours.
     session[SIGNED_OUT_KEY] = target
     return redirect(url_for("auth.signed_out"), 303)
-
-
-SIGNED_OUT_KEY = "signed_out_to"
 
 
 @bp.get("/au-revoir")
