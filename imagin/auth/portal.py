@@ -9,7 +9,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import current_app, render_template, request, session
+from flask import current_app, flash, redirect, render_template, request, session
 from flask_login import current_user, login_user
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +26,7 @@ from imagin.auth.portal_headers import (
 )
 from imagin.auth.profile import PortalProfile
 from imagin.auth.sso import SsoSettings
-from imagin.db import get_db, write_intent
+from imagin.db import UNSAFE_METHODS, get_db, write_intent
 from imagin.models import PortalIdentity, User
 from imagin.models.identities import HEADERS
 from imagin.rendering import wants_fragment
@@ -210,7 +210,18 @@ def sign_in_from_headers() -> Response | None:
     ):
         return None
     try:
-        sign_in(profile)
+        user = sign_in(profile)
     except PortalRefused as refused:
         return refusal_response(refused)
+    if request.method in UNSAFE_METHODS:
+        from imagin.auth.views import home_url  # (views imports this module)
+
+        # A form sent from the page of whoever was signed in before (a shared computer):
+        # it must not be carried out for the person the portal names now.
+        flash(
+            f"Vous êtes maintenant connecté en tant que {user.display_name} : "
+            "l'action demandée n'a pas été faite.",
+            "info",
+        )
+        return redirect(home_url(user), 303)
     return None

@@ -422,6 +422,35 @@ def test_a_different_portal_user_on_the_same_browser_replaces_the_session(app, c
     assert "Pierre MOREAU" in plain(response.get_data(as_text=True))
 
 
+def test_a_form_sent_before_the_portal_named_someone_else_is_not_carried_out(app, client):
+    page = through_portal(client, "/profil")
+    token = csrf_from(page.get_data(as_text=True))
+    # Jeanne's page, sent while the portal now names Pierre (a shared computer).
+    pierre = {
+        "ct-remote-user": "pmoreau",
+        "ctemail": "pierre.moreau@ac-test.fr",
+        "ctfn": "Pierre",
+        "ctln": "Moreau",
+    }
+    response = client.post(
+        "/profil",
+        data={
+            "csrf_token": token,
+            "family_commune": "ORLEANS",
+            "admin_commune": "ORLEANS",
+            "vehicle_cv": "5",
+        },
+        headers={**JEANNE, **pierre},
+        environ_base={"REMOTE_ADDR": PROXY},
+    )
+    assert response.status_code == 303
+    assert response.location == "/missions"
+    html = plain(through_portal(client, "/missions", **pierre).get_data(as_text=True))
+    assert "Pierre MOREAU" in html
+    assert "l'action demandée n'a pas été faite" in html
+    assert account(app, "pierre.moreau@ac-test.fr").family_commune == ""
+
+
 def test_sign_out_goes_back_to_the_portal_and_revokes_the_cookie(app, client):
     page = through_portal(client, "/missions")
     token = csrf_from(page.get_data(as_text=True))
