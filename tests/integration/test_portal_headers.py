@@ -568,3 +568,17 @@ def test_a_wrong_setting_stops_the_start_with_its_name(
 ):
     with pytest.raises(SsoConfigError, match=message):
         create_app(portal_config(database_url, tmp_path, **{setting: value}))
+
+
+def test_with_the_portal_off_nothing_of_it_shows_or_works(database_url, tmp_path):
+    app = create_app(base_config(database_url, tmp_path))
+    client = app.test_client()
+    html = plain(client.get("/intervenant").get_data(as_text=True))
+    assert "se connecter avec le portail" not in html
+    assert "Connectez-vous avec l'adresse électronique indiquée sur votre convocation." in html
+    assert client.get("/portail").status_code == 404
+    assert client.get("/portail/retour?code=x&state=y").status_code == 404
+    # Portal headers, even from the portal's address, are nobody.
+    assert through_portal(client, "/missions").status_code == 302
+    assert account(app, JEANNE["ctemail"]) is None
+    app.extensions["imagin.engine"].dispose()
