@@ -88,7 +88,7 @@ def load_settings(config: Mapping[str, Any]) -> SsoSettings:
     settings = SsoSettings(
         mode=mode,
         trusted_proxies=_networks(config.get("SSO_TRUSTED_PROXIES")),
-        shared_secret=config.get("SSO_SHARED_SECRET") or None,
+        shared_secret=_text(config.get("SSO_SHARED_SECRET")),
         shared_secret_header=_header_name(
             "IMAGIN_SSO_SHARED_SECRET_HEADER",
             config.get("SSO_SHARED_SECRET_HEADER") or "X-Imagin-Portal-Secret",
@@ -98,8 +98,8 @@ def load_settings(config: Mapping[str, Any]) -> SsoSettings:
         portal_url=_url("IMAGIN_SSO_PORTAL_URL", config.get("SSO_PORTAL_URL")),
         logout_url=_url("IMAGIN_SSO_LOGOUT_URL", config.get("SSO_LOGOUT_URL")),
         discovery_url=_url("IMAGIN_OIDC_DISCOVERY_URL", config.get("OIDC_DISCOVERY_URL")),
-        client_id=config.get("OIDC_CLIENT_ID") or None,
-        client_secret=config.get("OIDC_CLIENT_SECRET") or None,
+        client_id=_text(config.get("OIDC_CLIENT_ID")),
+        client_secret=_text(config.get("OIDC_CLIENT_SECRET")),
         scopes=" ".join(str(config.get("OIDC_SCOPES") or "openid email profile").split()),
         claims=_names("IMAGIN_OIDC_CLAIMS", CLAIM_DEFAULTS, config.get("OIDC_CLAIMS"), False),
         clock_skew=_number("IMAGIN_OIDC_CLOCK_SKEW", config.get("OIDC_CLOCK_SKEW", 60), 0, 600),
@@ -144,8 +144,18 @@ def _values(raw: Any) -> list[str]:
     """A list setting given as a JSON list or as a comma-separated string."""
     if raw is None or raw == "":
         return []
-    items = raw.split(",") if isinstance(raw, str) else list(raw)
+    if isinstance(raw, str):
+        items = raw.split(",")
+    elif isinstance(raw, list | tuple):
+        items = list(raw)
+    else:  # one value that the environment read as JSON (a number)
+        items = [raw]
     return [str(item).strip() for item in items if str(item).strip()]
+
+
+def _text(raw: Any) -> str | None:
+    """A text setting, which the environment may have read as a JSON number."""
+    return None if raw is None or str(raw).strip() == "" else str(raw).strip()
 
 
 def _networks(raw: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

@@ -229,3 +229,18 @@ def test_the_mode_is_off_unless_configured():
     assert not load_settings({"SSO_MODE": "OFF"}).enabled
     with pytest.raises(SsoConfigError, match="IMAGIN_SSO_MODE"):
         load_settings({"SSO_MODE": "saml"})
+
+
+def test_settings_given_by_the_environment_as_json_numbers_are_read_as_text():
+    settings = load_settings(
+        {
+            "SSO_MODE": "oidc",
+            "OIDC_DISCOVERY_URL": "https://idp.example/.well-known/openid-configuration",
+            "OIDC_CLIENT_ID": 123456,
+            "OIDC_CLIENT_SECRET": 12345678901234567890,
+        }
+    )
+    assert (settings.client_id, settings.client_secret) == ("123456", "12345678901234567890")
+    with pytest.raises(SsoConfigError, match="IMAGIN_SSO_TRUSTED_PROXIES"):
+        load_settings({"SSO_MODE": "headers", "SSO_TRUSTED_PROXIES": 10.5})
+    assert load_settings({"SSO_MODE": "headers", "SSO_TRUSTED_PROXIES": "10.0.0.1"}).trusted_proxies
