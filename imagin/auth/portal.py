@@ -22,6 +22,7 @@ from imagin.auth.portal_headers import (
     direct_peer,
     has_identity,
     profile_from_headers,
+    subject_from_headers,
     untrusted_reason,
 )
 from imagin.auth.profile import PortalProfile
@@ -196,21 +197,21 @@ def sign_in_from_headers() -> Response | None:
         journal_refusal(reason, HEADERS, login, deduplicate=True)
         return None
     try:
-        profile = profile_from_headers(request.headers, settings)
+        subject = subject_from_headers(request.headers, settings)
     except PortalRefused as refused:
         journal_refusal(refused.reason, HEADERS, login, deduplicate=True)
         return refusal_response(refused)
-    if session.get(PAUSED_KEY) == profile.subject and request.endpoint != "auth.portal":
+    if session.get(PAUSED_KEY) == subject and request.endpoint != "auth.portal":
         return None
     current = session.get(SESSION_KEY) or {}
     if (
         current.get("method") == HEADERS
-        and current.get("subject") == profile.subject
+        and current.get("subject") == subject
         and current_user.is_authenticated
     ):
         return None
     try:
-        user = sign_in(profile)
+        user = sign_in(profile_from_headers(request.headers, settings))
     except PortalRefused as refused:
         return refusal_response(refused)
     if request.method in UNSAFE_METHODS:

@@ -88,11 +88,23 @@ def profile_from_headers(headers: Headers, settings: SsoSettings) -> PortalProfi
     :raise PortalRefused: the login is empty, or several values.
     """
     names = settings.headers
-    subject = subject_or_none(from_header(headers.get(names["login"])))
+    attributes = {key: from_header(headers.get(name)) for key, name in names.items()}
+    return profile_from_attributes(
+        HEADERS,
+        HEADERS_ISSUER,
+        subject_from_headers(headers, settings),
+        attributes,
+        email_verified=True,
+    )
+
+
+def subject_from_headers(headers: Headers, settings: SsoSettings) -> str:
+    """The login the (trusted) headers name: all that is read on the requests of a session.
+
+    :raise PortalRefused: the login is empty, or several values.
+    """
+    subject = subject_or_none(from_header(headers.get(settings.headers["login"])))
     if subject is None:
         raise PortalRefused("bad_subject")
-    attributes = {key: from_header(headers.get(name)) for key, name in names.items()}
     # Portal logins are not case-sensitive: "JDupont" and "jdupont" are one person.
-    return profile_from_attributes(
-        HEADERS, HEADERS_ISSUER, subject.casefold(), attributes, email_verified=True
-    )
+    return subject.casefold()
