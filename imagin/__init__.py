@@ -19,10 +19,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     _load_config(app, test_config)
 
-    from imagin import db, errors, headers, rendering
+    from imagin import db, errors, headers, ops, rendering
     from imagin.extensions import compress, csrf, limiter, login_manager
 
     db.init_app(app)
+    # First: its before_request starts the clock and its after_request, run last,
+    # logs the response as it leaves.
+    ops.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+from collections.abc import Mapping
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -19,24 +22,91 @@ ROLES = ("intervenant", "gestionnaire", "admin")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=None, help="Port (défaut : $PORT ou 8080).")
 @click.option("--threads", type=int, default=8, show_default=True)
-def serve_command(host: str, port: int | None, threads: int) -> None:
-    """Serve the application with waitress."""
-    from waitress import serve
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Sert les métriques Prometheus sur ce port (127.0.0.1), sans jeton.",
+)
+def serve_command(host: str, port: int | None, threads: int, metrics_port: int | None) -> None:
+    """Serve the application with waitress (and send the outbox, unless a worker does)."""
+    from imagin import mail, ops
 
     port = port or int(os.environ.get("PORT", "8080"))
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config["REQUEST_LOG"]:
+        ops.configure_logging()
+    server = create_server(app, host=host, port=port, threads=threads)
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="127.0.0.1", registry=ops.registry(app))
+    if app.config["SEND_MAIL_IN_SERVE"]:
+        mail.start_sender(app)
     prefix = app.config["URL_PREFIX"]
-    click.echo(f"IMAG'IN sur http://{host}:{port}{prefix}/ (Ctrl+C pour arrêter)")
-    serve(
-        app,
-        host=host,
-        port=port,
-        threads=threads,
+    click.echo(f"IMAG'IN sur http://{host}:{server.effective_port}{prefix}/ (Ctrl+C pour arrêter)")
+    _stop_on_sigterm(server)
+    try:
+        server.run()
+    finally:
+        mail.stop_sender(app)
+
+
+def waitress_settings(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What waitress needs beyond the address: body limit and the trusted reverse proxy."""
+    settings: dict[str, Any] = {
         # A little above Flask's own limit, so Flask answers 413 in French first,
         # while waitress still refuses a huge body before buffering it.
-        max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 64 * 1024,
-        ident="imagin",
+        "max_request_body_size": config["MAX_CONTENT_LENGTH"] + 64 * 1024,
+        "ident": "imagin",
+    }
+    proxies = int(config["PROXY_COUNT"])
+    if proxies:
+        # waitress drops X-Forwarded-* from anyone it was not told to trust: without
+        # these, every visitor would look like the proxy (one throttling bucket for
+        # all) and links would say http://.
+        settings |= {
+            "trusted_proxy": config["TRUSTED_PROXY"],
+            "trusted_proxy_count": proxies,
+            "trusted_proxy_headers": set(config["TRUSTED_PROXY_HEADERS"]),
+            "clear_untrusted_proxy_headers": True,
+        }
+    return settings
+
+
+def create_server(app: Flask, *, host: str, port: int, threads: int):
+    """A waitress server for ``app``; the direct peer's address stays in the environ.
+
+    With a trusted proxy, waitress replaces REMOTE_ADDR by the visitor's address
+    (from X-Forwarded-For); the address of the machine that opened the TCP
+    connection is kept as ``environ["imagin.peer_addr"]`` for whoever must know
+    that a request came through the proxy (identity headers set by a portal).
+    """
+    import waitress.server
+
+    server = waitress.server.create_server(
+        app, host=host, port=port, threads=threads, **waitress_settings(app.config)
     )
+    server.application = _keep_peer(server.application)
+    return server
+
+
+def _keep_peer(application):
+    def keep_peer(environ, start_response):
+        environ["imagin.peer_addr"] = environ.get("REMOTE_ADDR")
+        return application(environ, start_response)
+
+    return keep_peer
+
+
+def _stop_on_sigterm(server) -> None:
+    """systemd stops with SIGTERM: close the listening socket and end run() cleanly."""
+
+    def stop(_signum, _frame):
+        server.close()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 @click.command("create-user")
@@ -76,7 +146,10 @@ def create_user_command(email: str, role: str, first_name: str, last_name: str) 
 
 
 def init_app(app: Flask) -> None:
+    from imagin.worker import worker_command
+
     app.cli.add_command(serve_command)
+    app.cli.add_command(worker_command)
     app.cli.add_command(create_user_command)
 
 

@@ -117,3 +117,42 @@ OIDC_SCOPES = "openid email profile"
 OIDC_CLAIMS: dict[str, str] = {}
 OIDC_CLOCK_SKEW = 60
 OIDC_TIMEOUT = 10
+# The background mail sender: a thread inside `imagin serve` (the embedded setup).
+# Set IMAGIN_SEND_MAIL_IN_SERVE=false when `imagin worker` runs (production).
+SEND_MAIL_IN_SERVE = True
+# How often a sender looks at the outbox for what other processes queued and for
+# retries that came due (a commit in the sender's own process wakes it at once).
+MAIL_POLL_SECONDS = 5
+
+# Supporting documents: the local folder UPLOAD_DIR by default, or S3-compatible
+# object storage with STORAGE_URL = "s3://bucket" (optionally "s3://bucket/prefix").
+STORAGE_URL = None
+S3_ENDPOINT_URL = None  # e.g. "https://s3.fr-par.scw.cloud"; None: AWS itself
+S3_REGION = None
+S3_ACCESS_KEY_ID = None  # None: boto3's usual sources (environment, instance role)
+S3_SECRET_ACCESS_KEY = None
+S3_ADDRESSING_STYLE = "path"  # most S3-compatible servers want path-style addresses
+S3_CONNECT_TIMEOUT = 5
+S3_READ_TIMEOUT = 30
+
+# Behind a reverse proxy: `imagin serve` tells waitress to trust the X-Forwarded-*
+# headers of this address only ("*" for any, when only the proxy can reach waitress),
+# PROXY_COUNT hops deep. Used only when PROXY_COUNT > 0.
+TRUSTED_PROXY = "127.0.0.1"
+TRUSTED_PROXY_HEADERS = ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"]
+
+# PostgreSQL connection pool, per process: at least the waitress threads (+ the sender),
+# so no request waits for a connection. Unused on SQLite.
+DB_POOL_SIZE = 10
+DB_MAX_OVERFLOW = 5
+DB_POOL_TIMEOUT = 10
+# Extra arguments for the database driver, e.g. {"prepare_threshold": null} for psycopg
+# behind pgbouncer in transaction mode.
+DB_CONNECT_ARGS = {}
+
+# One JSON line per request on standard error (`imagin serve`), with its request id.
+REQUEST_LOG = True
+# Prometheus metrics at /metrics, only with "Authorization: Bearer <METRICS_TOKEN>"
+# (no token set: no /metrics). `imagin serve --metrics-port` serves them on a
+# separate port of its own instead.
+METRICS_TOKEN = None

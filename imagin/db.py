@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextvars import ContextVar
+from typing import Any
 
 import click
 from flask import Flask, current_app, g, request
@@ -31,10 +33,24 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def make_engine(url: str) -> Engine:
-    """Create the engine, with SQLite tuned for many concurrent requests."""
+def make_engine(url: str, config: Mapping[str, Any] | None = None) -> Engine:
+    """Create the engine, with SQLite tuned for many concurrent requests.
+
+    Other engines (PostgreSQL) get a pool sized per process from ``config``
+    (``DB_POOL_SIZE``…) and ``pool_pre_ping``: a connection that died with a
+    database restart is replaced before use, so the restart costs at most the
+    requests that were running during it, never the process.
+    """
+    config = config or {}
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=int(config.get("DB_POOL_SIZE", 10)),
+            max_overflow=int(config.get("DB_MAX_OVERFLOW", 5)),
+            pool_timeout=float(config.get("DB_POOL_TIMEOUT", 10)),
+            connect_args=dict(config.get("DB_CONNECT_ARGS") or {}),
+        )
     engine = create_engine(url, connect_args={"timeout": 15})
 
     @event.listens_for(engine, "connect")
@@ -75,7 +91,7 @@ def _mark_write_intent() -> None:
 
 def init_app(app: Flask) -> None:
     """Create the engine and wire the per-request session and the ``db`` commands."""
-    engine = make_engine(app.config["DATABASE_URL"])
+    engine = make_engine(app.config["DATABASE_URL"], app.config)
     app.extensions["imagin.engine"] = engine
     app.extensions["imagin.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
     app.before_request(_mark_write_intent)

@@ -1,19 +1,28 @@
-"""Outgoing e-mail through an outbox table: queued with the change, delivered after commit.
+"""Outgoing e-mail through an outbox table: queued with the change, sent in the background.
 
 ``queue_mail`` only adds an ``OutgoingMail`` row to the caller's transaction, so a
-change of status and its message are committed together or not at all. Once
-that transaction has committed, the rows it queued are delivered when the app
-context ends (the end of the request, or of a CLI command): by SMTP when
-``SMTP_HOST`` is set, else as ``.eml`` files in ``OUTBOX_DIR``. A delivery that
-fails is recorded on the row (``attempts``, ``last_error``) and never reaches
-the user's request; ``imagin mail retry`` sends what is still waiting.
+change of status and its message are committed together or not at all. No
+request ever talks to the SMTP server: a background sender delivers the rows —
+``imagin worker`` in production (several may run at once), or a thread inside
+``imagin serve`` for the embedded setup (``SEND_MAIL_IN_SERVE``, on by default).
+A commit that queued mail wakes the sender of its own process at once.
+
+Delivery goes by SMTP when ``SMTP_HOST`` is set, else as ``.eml`` files in
+``OUTBOX_DIR``. A sender first takes a lease on a batch of rows (``locked_until``;
+on PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so concurrent senders take disjoint
+batches and never wait for each other) and commits it before talking to the
+server; a failure is recorded on the row (``attempts``, ``last_error``) and the
+next try waits longer each time (``next_attempt_at``). ``imagin mail list`` shows
+what waits and why; ``imagin mail retry`` sends it now.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import smtplib
 import ssl
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -22,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask, current_app, g, has_app_context
+from flask import Flask, current_app, has_app_context
 from flask.cli import with_appcontext
-from sqlalchemy import event, insert, inspect, select, update
+from sqlalchemy import event, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from imagin import clock
@@ -33,15 +42,19 @@ from imagin.models import OutgoingMail
 log = logging.getLogger(__name__)
 
 DEFAULT_FROM = "IMAG'IN <no-reply@imagin.invalid>"
-# Mails queued in a session, waiting for its commit (kept in Session.info): the
-# OutgoingMail objects of queue_mail, the ids of queue_mails.
+# Set in Session.info by queue_mail(s): this transaction queued mail, so its commit
+# wakes the sender of this process.
 _QUEUED = "imagin.mail_queued"
-# Ids of committed mails to deliver when the app context ends (kept in flask.g).
-_COMMITTED = "imagin_mail_committed"
 ERROR_LENGTH = 1000
-# At most this many messages per delivery run. A request delivers one run after its
-# commit; what a very large import queues beyond it waits for `imagin mail retry`.
-BATCH = 500
+# At most this many messages per lease: a sender commits the lease of a batch, sends
+# it, then takes the next one.
+BATCH = 100
+# How long a sender holds the messages it took; one that died meanwhile (SIGKILL,
+# power cut) lets them go then. Well above what a batch takes with SMTP_TIMEOUT.
+LEASE = dt.timedelta(minutes=15)
+# After the n-th failure the message waits FIRST_RETRY × 2^(n-1), at most LAST_RETRY.
+FIRST_RETRY = dt.timedelta(minutes=1)
+LAST_RETRY = dt.timedelta(hours=2)
 
 
 @dataclass
@@ -56,7 +69,7 @@ def queue_mail(db: Session, to: str, subject: str, body: str) -> OutgoingMail:
     """Add a message to the caller's transaction; it is delivered only once that commits."""
     mail = OutgoingMail(to=to, subject=subject, body=body)
     db.add(mail)
-    db.info.setdefault(_QUEUED, []).append(mail)
+    db.info[_QUEUED] = True
     return mail
 
 
@@ -66,7 +79,7 @@ def queue_mails(db: Session, messages: Iterable[tuple[str, str, str]]) -> list[i
     if not rows:
         return []
     ids = list(db.scalars(insert(OutgoingMail).returning(OutgoingMail.id), rows))
-    db.info.setdefault(_QUEUED, []).extend(ids)
+    db.info[_QUEUED] = True
     return ids
 
 
@@ -76,17 +89,19 @@ def deliver_pending(
     ids: Iterable[int] | None = None,
     *,
     limit: int = BATCH,
+    due_only: bool = False,
 ) -> DeliveryReport:
-    """Send the unsent messages (only ``ids`` when given); never raises for a delivery failure.
+    """Send one batch of unsent messages (only ``ids`` when given); never raises for a failure.
 
-    Commits on ``db``: pass a session with nothing pending. Rows are claimed
-    (``attempts`` + 1) and committed before anything is sent, so two processes
-    delivering at once never send the same message twice, and the database is
-    not locked while the SMTP server answers.
+    With ``due_only`` (the background senders), messages waiting for their next
+    try after a failure are left alone. Commits on ``db``: pass a session with
+    nothing pending. The batch is leased and committed before anything is sent,
+    so two senders never send the same message, and the database is not locked
+    while the SMTP server answers.
     """
     config = app_or_config.config if isinstance(app_or_config, Flask) else app_or_config
     report = DeliveryReport()
-    mails = _claim(db, ids, limit)
+    mails = _claim(db, ids, limit, due_only)
     if not mails:
         return report
     transport = (
@@ -108,7 +123,7 @@ def deliver_pending(
                 report.sent.append(mail.id)
     finally:
         transport.close()
-    _record(db, report, [mail.id for mail in mails])
+    _record(db, report, mails)
     return report
 
 
@@ -140,69 +155,97 @@ def outbox_dir(app_or_config: Flask | Mapping[str, Any]) -> Path:
     return Path(app.instance_path if app is not None else "instance") / "outbox"
 
 
-def _claim(db: Session, ids: Iterable[int] | None, limit: int) -> list[OutgoingMail]:
-    query = select(OutgoingMail.id, OutgoingMail.attempts).where(OutgoingMail.sent_at.is_(None))
+def _claim(
+    db: Session, ids: Iterable[int] | None, limit: int, due_only: bool
+) -> list[OutgoingMail]:
+    now = clock.now()
+    query = select(OutgoingMail.id).where(
+        OutgoingMail.sent_at.is_(None),
+        or_(OutgoingMail.locked_until.is_(None), OutgoingMail.locked_until < now),
+    )
+    if due_only:
+        query = query.where(
+            or_(OutgoingMail.next_attempt_at.is_(None), OutgoingMail.next_attempt_at <= now)
+        )
     if ids is not None:
         wanted = sorted(set(ids))
         if not wanted:
             return []
         query = query.where(OutgoingMail.id.in_(wanted))
-    waiting = db.execute(query.order_by(OutgoingMail.id).limit(limit)).all()
-    by_attempts: dict[int, list[int]] = {}
-    for mail_id, attempts in waiting:
-        by_attempts.setdefault(attempts, []).append(mail_id)
-    claimed: list[int] = []
-    for attempts, group in by_attempts.items():
-        # Only rows still at the count we read are ours; another sender got the rest.
-        claimed += db.scalars(
-            update(OutgoingMail)
-            .where(
-                OutgoingMail.id.in_(group),
-                OutgoingMail.attempts == attempts,
-                OutgoingMail.sent_at.is_(None),
-            )
-            .values(attempts=attempts + 1)
-            .returning(OutgoingMail.id)
-            .execution_options(synchronize_session=False)
-        ).all()
-    mails = (
-        list(
-            db.scalars(
-                select(OutgoingMail)
-                .where(OutgoingMail.id.in_(claimed))
-                .order_by(OutgoingMail.id)
-                .execution_options(populate_existing=True)
-            )
+    # PostgreSQL: rows another sender is leasing right now are skipped, not waited for.
+    # SQLite has no row locks: the sender's transaction holds the write lock instead.
+    claimed = list(
+        db.scalars(query.order_by(OutgoingMail.id).limit(limit).with_for_update(skip_locked=True))
+    )
+    if not claimed:
+        db.rollback()
+        return []
+    db.execute(
+        update(OutgoingMail)
+        .where(OutgoingMail.id.in_(claimed))
+        .values(attempts=OutgoingMail.attempts + 1, locked_until=now + LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    mails = list(
+        db.scalars(
+            select(OutgoingMail)
+            .where(OutgoingMail.id.in_(claimed))
+            .order_by(OutgoingMail.id)
+            .execution_options(populate_existing=True)
         )
-        if claimed
-        else []
     )
     db.commit()
     return mails
 
 
-def _record(db: Session, report: DeliveryReport, claimed: list[int]) -> None:
+def retry_delay(attempts: int) -> dt.timedelta:
+    """How long a message waits after its ``attempts``-th failed try."""
+    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LAST_RETRY)
+
+
+def _record(db: Session, report: DeliveryReport, claimed: list[OutgoingMail]) -> None:
+    now = clock.now()
     if report.sent:
         db.execute(
             update(OutgoingMail)
             .where(OutgoingMail.id.in_(report.sent))
-            .values(sent_at=clock.now(), last_error=None)
+            .values(sent_at=now, last_error=None, locked_until=None, next_attempt_at=None)
         )
-    by_error: dict[str, list[int]] = {}
-    for mail_id, error in report.failed.items():
-        by_error.setdefault(error, []).append(mail_id)
     # Claimed but not tried (the server went away first): give the attempt back.
-    untried = [i for i in claimed if i not in report.failed and i not in report.sent]
+    untried = [m.id for m in claimed if m.id not in report.failed and m.id not in report.sent]
     if untried:
         db.execute(
             update(OutgoingMail)
             .where(OutgoingMail.id.in_(untried))
-            .values(attempts=OutgoingMail.attempts - 1)
+            .values(attempts=OutgoingMail.attempts - 1, locked_until=None)
         )
-    for error, group in by_error.items():
-        db.execute(update(OutgoingMail).where(OutgoingMail.id.in_(group)).values(last_error=error))
-        log.warning("Mail %s not delivered: %s", group, error)
+    attempts = {m.id: m.attempts for m in claimed}
+    for mail_id, error in report.failed.items():
+        db.execute(
+            update(OutgoingMail)
+            .where(OutgoingMail.id == mail_id)
+            .values(
+                last_error=error,
+                locked_until=None,
+                next_attempt_at=now + retry_delay(attempts[mail_id]),
+            )
+        )
+    if report.failed:
+        log.warning("Mails %s not delivered: %s", sorted(report.failed), _first(report.failed))
+    if untried:
+        # The others of the batch wait as long as the one that failed.
+        first_failure = next(iter(report.failed), None)
+        if first_failure is not None:
+            db.execute(
+                update(OutgoingMail)
+                .where(OutgoingMail.id.in_(untried))
+                .values(next_attempt_at=now + retry_delay(attempts[first_failure]))
+            )
     db.commit()
+
+
+def _first(failed: Mapping[int, str]) -> str:
+    return next(iter(failed.values()))
 
 
 def _describe(error: Exception) -> str:
@@ -292,60 +335,109 @@ class _FileTransport:
         pass
 
 
-# Delivery after commit ------------------------------------------------------------------
+# The background sender ------------------------------------------------------------------
+
+
+class Sender:
+    """Sends what the outbox holds, batch after batch, until told to stop.
+
+    Used by ``imagin worker`` and by the thread inside ``imagin serve``. ``wake()``
+    makes it look at once (a commit in this process queued mail); otherwise it
+    looks every ``poll`` seconds, which also picks up what other processes
+    queued and the retries that came due.
+    """
+
+    def __init__(self, app: Flask, *, poll: float | None = None) -> None:
+        self.app = app
+        self.poll = float(poll if poll is not None else app.config["MAIL_POLL_SECONDS"])
+        self.stopping = threading.Event()
+        self._wake = threading.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self._wake.set()
+
+    def run(self) -> None:
+        """Loop until stop(); a batch being sent is finished first (SIGTERM never cuts it)."""
+        while not self.stopping.is_set():
+            self._wake.clear()
+            sent_some = self.send_due()
+            if not sent_some:
+                self._wake.wait(self.poll)
+
+    def send_due(self) -> bool:
+        """Send one batch of due messages; True when it sent or tried something."""
+        try:
+            with self.app.app_context():
+                factory = self.app.extensions["imagin.sessionmaker"]
+                with factory() as db:
+                    report = deliver_pending(self.app, db, due_only=True)
+        except Exception:
+            # The database is restarting, say: the messages are safe, look again later.
+            log.exception("Outbox: sending failed")
+            return False
+        return bool(report.sent or report.failed)
+
+    def start_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name="imagin-mail-sender", daemon=True)
+        thread.start()
+        return thread
 
 
 def _after_commit(session: Session) -> None:
-    queued = session.info.pop(_QUEUED, None)
-    if queued and has_app_context():
-        # Ids come from queue_mails; a message object added inside a savepoint that
-        # was rolled back is not persistent.
-        ids = [
-            mail if isinstance(mail, int) else mail.id
-            for mail in queued
-            if isinstance(mail, int) or inspect(mail).persistent
-        ]
-        g.setdefault(_COMMITTED, []).extend(ids)
+    if session.info.pop(_QUEUED, None):
+        sender = _senders.get(session.info.get("imagin.app_id"))
+        if sender is not None:
+            sender.wake()
 
 
 def _after_rollback(session: Session, previous_transaction) -> None:
-    # Rolled-back messages were never stored; only the outermost rollback discards
-    # them all (a savepoint's leaves the others queued).
+    # Rolled-back messages were never stored.
     if previous_transaction.parent is None:
         session.info.pop(_QUEUED, None)
 
 
-def deliver_committed(_exc: BaseException | None = None) -> None:
-    """At the end of the app context, deliver what its transactions queued and committed.
+# The sender running in this process, per app (so a commit can wake it).
+_senders: dict[int, Sender] = {}
 
-    The request's own session is closed first: on SQLite it may still hold the
-    write lock, which the delivery session needs to record the result.
-    """
-    ids = g.pop(_COMMITTED, None)
-    if not ids:
-        return
-    from imagin.db import close_db
 
-    close_db()
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    try:
-        with app.extensions["imagin.sessionmaker"]() as db:
-            deliver_pending(app, db, ids)
-    except Exception:
-        # The messages are safely stored: `imagin mail retry` will send them.
-        log.exception("Delivery of mails %s failed", ids)
+def start_sender(app: Flask) -> Sender:
+    """Start the sender thread of this process (``imagin serve``)."""
+    sender = Sender(app)
+    _senders[id(app)] = sender
+    sender.start_thread()
+    return sender
+
+
+def stop_sender(app: Flask) -> None:
+    sender = _senders.pop(id(app), None)
+    if sender is not None:
+        sender.stop()
+
+
+def outbox_backlog(db: Session) -> tuple[int, dt.datetime | None]:
+    """How many messages wait, and since when the oldest does (for /metrics and the list)."""
+    count, oldest = db.execute(
+        select(func.count(OutgoingMail.id), func.min(OutgoingMail.created_at)).where(
+            OutgoingMail.sent_at.is_(None)
+        )
+    ).one()
+    return int(count), oldest
 
 
 def init_app(app: Flask) -> None:
-    """Deliver queued mail after commit, and add the ``imagin mail`` commands."""
-    # Idempotent: the listeners must not be added twice, or mail would be sent twice.
+    """Wake this process's sender after a commit that queued mail; add ``imagin mail``."""
+    # Idempotent: the listeners must not be added twice.
     if "imagin.mail" in app.extensions:
         return
     app.extensions["imagin.mail"] = True
     factory: sessionmaker = app.extensions["imagin.sessionmaker"]
+    factory.kw.setdefault("info", {})["imagin.app_id"] = id(app)
     event.listen(factory, "after_commit", _after_commit)
     event.listen(factory, "after_soft_rollback", _after_rollback)
-    app.teardown_appcontext(deliver_committed)
     app.cli.add_command(mail_cli)
 
 
@@ -391,19 +483,31 @@ def retry_command() -> None:
 @mail_cli.command("list")
 @with_appcontext
 def list_command() -> None:
-    """List the messages not sent yet, with their last error."""
+    """List the messages not sent yet: tries, next try, and the last error."""
     from imagin.db import get_db
 
-    mails = get_db().scalars(
+    db = get_db()
+    now = clock.now()
+    mails = db.scalars(
         select(OutgoingMail).where(OutgoingMail.sent_at.is_(None)).order_by(OutgoingMail.id)
     )
     count = 0
     for mail in mails:
         count += 1
-        error = f" — {mail.last_error}" if mail.last_error else ""
-        click.echo(f"{mail.id}\t{mail.to}\t{mail.subject}\t{mail.attempts} essai(s){error}")
+        click.echo(
+            f"{mail.id}\t{mail.to}\t{mail.subject}\t{mail.attempts} essai(s)"
+            f"\t{_state(mail, now)}" + (f" — {mail.last_error}" if mail.last_error else "")
+        )
     if not count:
         click.echo("Aucun message en attente.")
+
+
+def _state(mail: OutgoingMail, now: dt.datetime) -> str:
+    if mail.locked_until is not None and mail.locked_until > now:
+        return "en cours d'envoi"
+    if mail.next_attempt_at is not None and mail.next_attempt_at > now:
+        return f"prochain essai le {mail.next_attempt_at:%d/%m/%Y à %H:%M}"
+    return "à envoyer"
 
 
 def _plural(count: int, one: str, many: str) -> str:

@@ -207,3 +207,12 @@ def add_missions(app, owner: str, count: int, *, first_number: int, claim=None, 
                 )
             )
         db.commit()
+
+
+def send_outbox(app) -> None:
+    """Do what the background sender does: try every message waiting, now."""
+    from imagin.mail import deliver_pending
+
+    with app.app_context(), app.extensions["imagin.sessionmaker"]() as db:
+        while deliver_pending(app, db).sent:
+            pass

@@ -162,15 +162,16 @@ def claim_summary_lines(claim: Claim) -> list[str]:
 
 def _prepare(document: Document, storage: Storage) -> _Entry:
     try:
-        path = storage.path(document.stored_name)
-        if document.content_type == "application/pdf":
-            reader = PdfReader(path)
-            if reader.is_encrypted or len(reader.pages) == 0:
-                raise ValueError("PDF chiffré ou vide")
-            return _Entry(document, "pdf", len(reader.pages), reader)
-        # Opening reads the header only: enough to know it is an image.
-        with Image.open(path):
-            pass
+        with storage.open(document.stored_name) as stream:
+            if document.content_type == "application/pdf":
+                # In memory, as PdfReader(path) did: the writer reads its pages later.
+                reader = PdfReader(io.BytesIO(stream.read()))
+                if reader.is_encrypted or len(reader.pages) == 0:
+                    raise ValueError("PDF chiffré ou vide")
+                return _Entry(document, "pdf", len(reader.pages), reader)
+            # Opening reads the header only: enough to know it is an image.
+            with Image.open(stream):
+                pass
         return _Entry(document, "image", 1)
     except Exception:
         log.exception("Pièce %s illisible dans le PDF groupé", document.stored_name)

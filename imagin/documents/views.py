@@ -373,22 +373,23 @@ def _sandboxed(response, name: str):
 
 
 def _send(document: Document):
+    """Stream the stored file through the app (whatever the storage), as an attachment."""
     try:
-        path = get_storage().path(document.stored_name)
-    except InvalidStoredName:
-        abort(404)
-    if not path.is_file():
+        stream = get_storage().open(document.stored_name)
+    except (InvalidStoredName, FileNotFoundError):
         # Lost since it was stored: ``imagin documents check`` reports it.
         abort(404)
     name = download_name(document)
     # max_age=0: personal documents are never kept by a shared cache (headers.py adds no-store).
     response = send_file(
-        path,
+        stream,
         mimetype=document.content_type,
         as_attachment=True,
         download_name=name,
         max_age=0,
+        etag=document.sha256,
     )
+    response.content_length = document.size
     return _sandboxed(response, name)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import String, Text, func
+from sqlalchemy import Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from imagin.db import Base
@@ -12,6 +12,15 @@ from imagin.db import Base
 
 class OutgoingMail(Base):
     __tablename__ = "outgoing_mail"
+    __table_args__ = (
+        # What the senders look at: the messages still waiting.
+        Index(
+            "ix_outgoing_mail_waiting",
+            "id",
+            postgresql_where=text("sent_at IS NULL"),
+            sqlite_where=text("sent_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     to: Mapped[str] = mapped_column(String(254))
@@ -21,3 +30,8 @@ class OutgoingMail(Base):
     sent_at: Mapped[dt.datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(1000))
+    # Held by a sender until then (so no other sender takes it); a sender that died
+    # while holding it lets it go when the lease ends.
+    locked_until: Mapped[dt.datetime | None]
+    # After a failure, not tried again before then (the delay doubles at each failure).
+    next_attempt_at: Mapped[dt.datetime | None]

@@ -22,7 +22,15 @@ from imagin.models import (
     OutgoingMail,
     User,
 )
-from tests.conftest import CLAIRE, GESTIONNAIRE, base_config, count_queries, csrf_from, database
+from tests.conftest import (
+    CLAIRE,
+    GESTIONNAIRE,
+    base_config,
+    count_queries,
+    csrf_from,
+    database,
+    send_outbox,
+)
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "import-example.csv"
 HEADER = (
@@ -170,6 +178,7 @@ def test_clean_file_dry_run_then_apply(app, manager, tmp_path):
     assert after["User"] == before["User"] + 1
     assert after["AuditEvent"] == before["AuditEvent"] + 3
     assert after["OutgoingMail"] == before["OutgoingMail"] + 3
+    send_outbox(app)  # what the background sender does
     with database(app) as db:
         newcomer = db.scalar(select(User).where(User.email == "nouvelle.personne@example.fr"))
         assert newcomer.password_hash is None and newcomer.role == "intervenant"
@@ -207,7 +216,7 @@ def test_clean_file_dry_run_then_apply(app, manager, tmp_path):
             "nouvelle.personne@example.fr",
             "nouvelle.personne@example.fr",
         ]
-        assert all(m.sent_at is not None for m in mails), "not delivered after the commit"
+        assert all(m.sent_at is not None for m in mails), "not delivered by the sender"
         assert any("mission N° 3001" in m.subject for m in mails)
     # Default mode (no SMTP): one .eml per message in the outbox folder.
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 3

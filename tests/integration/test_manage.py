@@ -17,6 +17,7 @@ from tests.conftest import (
     csrf_from,
     database,
     plain,
+    send_outbox,
 )
 
 VALIDATED_621 = {
@@ -326,6 +327,7 @@ def test_status_changes_send_emails_to_the_intervenant(app, manager):
     manager.post(
         "/gestion/missions/621/deplacement/valider", data={"csrf_token": token, "version": version}
     )
+    send_outbox(app)
     outbox = sorted(Path(app.config["OUTBOX_DIR"]).glob("*.eml"))
     messages = [message_from_bytes(p.read_bytes(), policy=policy.default) for p in outbox]
     assert [m["To"] for m in messages] == [CLAIRE, CLAIRE]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from imagin import create_app
 from imagin.models import User
-from tests.conftest import PAUL, base_config, csrf_from, database
+from tests.conftest import PAUL, base_config, csrf_from, database, send_outbox
 
 SENT = "Si un compte existe pour cette adresse"
 
@@ -21,6 +21,7 @@ def ask_link(client, email):
 
 
 def sent_links(app) -> list[tuple[str, str]]:
+    send_outbox(app)  # what the background sender does
     links = []
     for path in sorted(Path(app.config["OUTBOX_DIR"]).glob("*.eml")):
         message = message_from_bytes(path.read_bytes(), policy=policy.default)
