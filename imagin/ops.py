@@ -194,9 +194,8 @@ class _OutboxCollector:
             "imagin_outbox_oldest_age_seconds", "Age of the oldest e-mail not sent yet."
         )
         try:
-            with self.app.app_context():
-                with self.app.extensions["imagin.sessionmaker"]() as db:
-                    count, since = outbox_backlog(db)
+            with self.app.app_context(), self.app.extensions["imagin.sessionmaker"]() as db:
+                count, since = outbox_backlog(db)
         except Exception:
             current = logging.getLogger(__name__)
             current.warning("metrics: outbox backlog unavailable", exc_info=True)

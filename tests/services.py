@@ -37,11 +37,9 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) ->
     """Poll until condition() is true; fail with ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
-        try:
+        with contextlib.suppress(Exception):  # not up yet
             if condition():
                 return
-        except Exception:  # not up yet
-            pass
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what}: still not ready after {timeout:.0f} s")
         time.sleep(0.1)
