@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 DEFAULT_FROM = "IMAG'IN <no-reply@imagin.invalid>"
 # Set in Session.info by queue_mail(s): this transaction queued mail, so its commit
 # wakes the sender of this process.
-_QUEUED = "imagin.mail_queued"
+MAIL_QUEUED = _QUEUED = "imagin.mail_queued"
 ERROR_LENGTH = 1000
 # At most this many messages per lease: a sender commits the lease of a batch, sends
 # it, then takes the next one.
@@ -125,6 +125,14 @@ def deliver_pending(
         transport.close()
     _record(db, report, mails)
     return report
+
+
+def send_batch(app: Flask, db: Session, *, due_only: bool) -> DeliveryReport:
+    """What a sender does each round: queue the requested links, then send one batch."""
+    from imagin.notifications import queue_requested_password_links
+
+    queue_requested_password_links(db)
+    return deliver_pending(app, db, due_only=due_only)
 
 
 def build_message(config: Mapping[str, Any], mail: OutgoingMail) -> EmailMessage:
@@ -374,7 +382,7 @@ class Sender:
             with self.app.app_context():
                 factory = self.app.extensions["imagin.sessionmaker"]
                 with factory() as db:
-                    report = deliver_pending(self.app, db, due_only=True)
+                    report = send_batch(self.app, db, due_only=True)
         except Exception:
             # The database is restarting, say: the messages are safe, look again later.
             log.exception("Outbox: sending failed")
@@ -462,7 +470,7 @@ def retry_command() -> None:
     # Batch after batch while messages go out; a server that is down stops the first
     # batch at its first message, so this never waits more than one timeout.
     while True:
-        report = deliver_pending(app, db)
+        report = send_batch(app, db, due_only=False)
         sent += len(report.sent)
         failed.update(report.failed)
         for mail_id in report.sent:

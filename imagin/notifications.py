@@ -14,11 +14,12 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, url_for
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from imagin.auth.tokens import password_token
 from imagin.mail import queue_mail
-from imagin.models import Mission, OutgoingMail, User
+from imagin.models import Mission, OutgoingMail, PasswordLinkRequest, User
 from imagin.rendering import euros, long_date_fr, time_fr
 
 PART_NAMES = {"pay": "frais de rémunération", "travel": "frais de déplacement"}
@@ -80,6 +81,32 @@ def password_link_message(user: User) -> Message:
         SIGNATURE,
     ]
     return Message(user.email, "IMAG'IN — choisir votre mot de passe", "\n".join(lines))
+
+
+def queue_requested_password_links(db: Session, limit: int = 100) -> int:
+    """Turn stored password-link requests into messages, for the accounts that exist.
+
+    Run by the background sender, so that the form's answer does not depend on
+    the account. Commits; returns how many requests were handled.
+    """
+    requests = list(
+        db.scalars(
+            select(PasswordLinkRequest)
+            .order_by(PasswordLinkRequest.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    from imagin.auth.portal import signs_in_with_portal
+
+    for link_request in requests:
+        user = db.scalar(select(User).where(func.lower(User.email) == link_request.email.lower()))
+        # Portal accounts have no password: the portal alone lets them in.
+        if user is not None and user.active and not signs_in_with_portal(db, user.id):
+            queue_mail(db, *password_link_message(user))
+        db.delete(link_request)
+    db.commit()
+    return len(requests)
 
 
 def notify_convocation(db: Session, mission: Mission) -> OutgoingMail:

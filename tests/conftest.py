@@ -211,8 +211,8 @@ def add_missions(app, owner: str, count: int, *, first_number: int, claim=None, 
 
 def send_outbox(app) -> None:
     """Do what the background sender does: try every message waiting, now."""
-    from imagin.mail import deliver_pending
+    from imagin.mail import send_batch
 
     with app.app_context(), app.extensions["imagin.sessionmaker"]() as db:
-        while deliver_pending(app, db).sent:
+        while send_batch(app, db, due_only=False).sent:
             pass

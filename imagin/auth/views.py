@@ -26,8 +26,8 @@ from imagin.auth.throttle import is_throttled, password_link_allowed, record_fai
 from imagin.auth.tokens import user_for_token
 from imagin.db import get_db
 from imagin.extensions import login_manager
-from imagin.mail import queue_mail
-from imagin.models import User
+from imagin.mail import MAIL_QUEUED
+from imagin.models import PasswordLinkRequest, User
 from imagin.models.identities import HEADERS, OIDC
 from imagin.rendering import render_page
 
@@ -201,20 +201,17 @@ LINK_EXPIRED = (
 @bp.route("/intervenant/mot-de-passe", methods=["GET", "POST"])
 def password_link():
     """Send a link to choose a password (first sign-in or forgotten password)."""
-    from imagin.notifications import password_link_message
-
     form = PasswordLinkForm()
     if form.validate_on_submit():
         email = form.email.data.strip()
         if not password_link_allowed(email):
             abort(429)
+        # Only the request is stored, the same for every address: the background
+        # sender looks the account up. The answer, and its time, say nothing.
         db = get_db()
-        user = db.scalar(select(User).where(func.lower(User.email) == email.lower()))
-        # Portal accounts have no password: the portal alone lets them in.
-        if user is not None and user.active and not signs_in_with_portal(db, user.id):
-            queue_mail(db, *password_link_message(user))
-            db.commit()
-        # The same answer whether the account exists or not.
+        db.add(PasswordLinkRequest(email=email))
+        db.info[MAIL_QUEUED] = True  # wakes this process's sender
+        db.commit()
         flash(LINK_SENT, "success")
         return redirect(url_for("auth.login"), 303)
     status = 422 if request.method == "POST" else 200

@@ -11,7 +11,7 @@ from imagin.models.claims import (
     TravelLeg,
 )
 from imagin.models.identities import AuthEvent, PortalEstablishment, PortalIdentity
-from imagin.models.mail import OutgoingMail
+from imagin.models.mail import OutgoingMail, PasswordLinkRequest
 from imagin.models.missions import (
     Exam,
     ExamCentre,
@@ -38,6 +38,7 @@ __all__ = [
     "MissionDay",
     "MissionType",
     "OutgoingMail",
+    "PasswordLinkRequest",
     "PaymentBatch",
     "PaymentLine",
     "PortalEstablishment",

@@ -35,3 +35,18 @@ class OutgoingMail(Base):
     locked_until: Mapped[dt.datetime | None]
     # After a failure, not tried again before then (the delay doubles at each failure).
     next_attempt_at: Mapped[dt.datetime | None]
+
+
+class PasswordLinkRequest(Base):
+    """Someone asked for a password link for this address; the sender decides what follows.
+
+    The form stores only the request, the same for every address, so that its
+    answer, and the time it takes, cannot tell whether an account exists; the
+    background sender looks the account up and queues the link, or nothing.
+    """
+
+    __tablename__ = "password_link_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())

@@ -1,4 +1,5 @@
-"""outbox: a lease while a sender holds a message, and the time of the next try
+"""outbox: a lease while a sender holds a message, the time of the next try, and
+the password-link requests the sender turns into messages
 
 Revision ID: 13_outbox_backoff
 Revises: 0001
@@ -25,9 +26,19 @@ def upgrade():
         postgresql_where=sa.text("sent_at IS NULL"),
         sqlite_where=sa.text("sent_at IS NULL"),
     )
+    op.create_table(
+        "password_link_request",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_password_link_request")),
+    )
 
 
 def downgrade():
+    op.drop_table("password_link_request")
     op.drop_index("ix_outgoing_mail_waiting", table_name="outgoing_mail")
     with op.batch_alter_table("outgoing_mail") as batch:
         batch.drop_column("next_attempt_at")
