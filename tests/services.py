@@ -96,10 +96,14 @@ class S3Server:
     secret_key: str
     process: subprocess.Popen
 
-    def config(self, bucket: str) -> dict:
-        """The IMAGIN_* settings that point the app at a bucket of this server."""
+    # Created at start. Each new bucket is a SeaweedFS collection with volumes of its
+    # own: tests share this one, each under a prefix of its own.
+    bucket = "imagin-tests"
+
+    def config(self, bucket: str | None = None) -> dict:
+        """The IMAGIN_* settings that point the app at a bucket (and prefix) of this server."""
         return {
-            "STORAGE_URL": f"s3://{bucket}",
+            "STORAGE_URL": f"s3://{bucket or self.bucket}",
             "S3_ENDPOINT_URL": self.endpoint,
             "S3_REGION": "us-east-1",
             "S3_ACCESS_KEY_ID": self.access_key,
@@ -160,7 +164,7 @@ def seaweedfs(folder: Path) -> Iterator[S3Server]:
         "-s3",
         f"-s3.config={folder / 's3.json'}",
         "-master.volumeSizeLimitMB=64",
-        "-volume.max=20",
+        "-volume.max=100",
         *[f"-{name}={port}" for name, port in ports.items()],
     ]
     (folder / "data").mkdir(exist_ok=True)
@@ -169,7 +173,7 @@ def seaweedfs(folder: Path) -> Iterator[S3Server]:
     server = S3Server(f"http://127.0.0.1:{ports['s3.port']}", access, secret, process)
     try:
         client = server.client()
-        bucket = "readiness-probe"
+        bucket = server.bucket
 
         def writable() -> bool:
             if process.poll() is not None:
