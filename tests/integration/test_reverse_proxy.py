@@ -1,0 +1,93 @@
+"""Behind a real nginx (issue 11, item 10): each visitor is counted on their own, and
+links are https when nginx says the visitor came by https.
+
+nginx runs the site of deploy/nginx/imagin.conf in front of one `imagin serve`
+process (IMAGIN_PROXY_COUNT=1). Visitors connect to nginx from different
+loopback addresses (127.0.0.2, 127.0.0.3…), as people from different places
+would. Before the fix, waitress dropped the X-Forwarded-* headers of the
+proxy it had not been told to trust, so every visitor had nginx's address:
+50 wrong passwords from one visitor blocked sign-in for everybody, and links
+in e-mails began with http://.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from imagin.demo import DEMO_PASSWORD
+from imagin.models import OutgoingMail
+from tests.browserless import Visitor
+from tests.conftest import CLAIRE, GESTIONNAIRE, database
+from tests.integration.test_manage import claire_validates_621
+from tests.services import free_port, imagin_environment, imagin_servers, nginx
+
+
+@pytest.fixture
+def behind_nginx(app, database_url, tmp_path):
+    """nginx (TLS) → one `imagin serve` trusting it, on the test database."""
+    port = free_port()
+    env = imagin_environment(
+        database_url,
+        tmp_path,
+        PROXY_COUNT=1,
+        TRUSTED_PROXY="127.0.0.1",
+        HTTPS=True,
+        PUBLIC_URL=f"https://localhost:{port}",
+        REQUEST_LOG=False,
+    )
+    with (
+        imagin_servers(1, env, tmp_path / "app") as [server],
+        nginx(tmp_path / "nginx", [server.address]) as proxy,
+    ):
+        yield proxy
+
+
+def visitor(proxy, source: str) -> Visitor:
+    return Visitor(proxy.url, source=source, cafile=str(proxy.folder / "cert.pem"))
+
+
+def test_fifty_wrong_passwords_from_one_visitor_do_not_block_another(behind_nginx):
+    intruder = visitor(behind_nginx, "127.0.0.2")
+    token = intruder.token()
+    for attempt in range(50):
+        answer = intruder.post(
+            "/intervenant",
+            {"csrf_token": token, "email": f"essai{attempt}@example.fr", "password": "mauvais"},
+            # A forged header does not make the intruder someone else: nginx replaces it.
+            **({"X-Forwarded-For": f"198.51.100.{attempt}"} if attempt % 2 else {}),
+        )
+        assert answer.status == 422, (attempt, answer.status)
+    blocked = intruder.post(
+        "/intervenant", {"csrf_token": token, "email": CLAIRE, "password": DEMO_PASSWORD}
+    )
+    assert blocked.status == 429
+
+    # Someone else, elsewhere, signs in at once.
+    claire = visitor(behind_nginx, "127.0.0.3")
+    answer = claire.sign_in(CLAIRE, DEMO_PASSWORD)
+    assert answer.status == 303, answer.text[:500]
+    assert answer.header("Location").endswith("/missions")
+    assert claire.get("/missions").status == 200
+
+
+def test_links_are_https_when_nginx_says_so(behind_nginx, app):
+    claire_validates_621(app)
+    manager = visitor(behind_nginx, "127.0.0.4")
+    assert manager.sign_in(GESTIONNAIRE, DEMO_PASSWORD).status == 303
+    html = manager.get("/gestion/missions/621").text
+    version = re.search(r'name="(?:\w+-)?version" type="hidden" value="(\d+)"', html).group(1)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    answer = manager.post(
+        "/gestion/missions/621/remuneration/renvoyer",
+        {"csrf_token": token, "pay-version": version, "pay-reason": "Horaires à vérifier."},
+    )
+    assert answer.status == 303, answer.text[:500]
+    with database(app) as db:
+        body = db.scalar(select(OutgoingMail.body).order_by(OutgoingMail.id.desc()))
+    assert f"https://localhost:{behind_nginx.https_port}/missions/621/suivi" in body
+    assert "http://" not in body
+    # The session cookie is Secure, as it must be over https.
+    assert "Secure" in (manager.get("/intervenant").header("Set-Cookie") or "Secure")
