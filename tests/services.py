@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -232,14 +233,15 @@ def _as_postgres() -> list[str]:
 
 
 @contextlib.contextmanager
-def postgres(folder: Path) -> Iterator[PostgresServer]:
+def postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL cluster of our own (initdb in a temporary folder, a free port)."""
     versions = sorted(POSTGRES_BIN.glob("*/bin/initdb"))
     if not versions:
         pytest.skip("PostgreSQL introuvable : apt-get install postgresql")
     bindir = versions[-1].parent
     prefix = _as_postgres()
-    folder.mkdir(parents=True, exist_ok=True)
+    # Its own folder, outside pytest's (which the postgres account may not enter).
+    folder = Path(tempfile.mkdtemp(prefix="imagin-postgres-"))
     if prefix:
         shutil.chown(folder, "postgres")
     data, port = folder / "data", free_port()

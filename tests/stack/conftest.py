@@ -1,0 +1,135 @@
+"""The whole production topology on one machine, every part real.
+
+nginx (deploy/nginx/imagin.conf, TLS) → two `imagin serve` processes → their own
+PostgreSQL cluster, Redis and SeaweedFS (S3), plus one `imagin worker` sending
+to an SMTP server inside the tests. Everything on free loopback ports and in
+temporary folders; a missing program skips the module with what to install.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email
+import email.policy
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from tests.browserless import Visitor
+from tests.services import (
+    AppServer,
+    NginxServer,
+    PostgresServer,
+    S3Server,
+    free_port,
+    imagin_command,
+    imagin_environment,
+    imagin_servers,
+    imagin_worker,
+    nginx,
+    postgres,
+    redis_server,
+    seaweedfs,
+)
+
+
+class Mailbox:
+    """An SMTP server's handler that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(message)
+        return "250 OK"
+
+    def subjects(self, prefix: str = "") -> list[str]:
+        with self.lock:
+            return [m["Subject"] for m in self.messages if m["Subject"].startswith(prefix)]
+
+
+@dataclass
+class Stack:
+    folder: Path
+    database: PostgresServer
+    database_url: str
+    redis_url: str
+    s3: S3Server
+    mailbox: Mailbox
+    env: dict[str, str]
+    apps: list[AppServer]
+    proxy: NginxServer
+    workers: list = field(default_factory=list)
+
+    def visitor(self, source: str = "127.0.0.2") -> Visitor:
+        return Visitor(self.proxy.url, source=source, cafile=str(self.proxy.folder / "cert.pem"))
+
+    def direct(self, app: AppServer, visitor: Visitor | None = None) -> Visitor:
+        """A visitor talking to one process directly (bypassing nginx), with the cookies given."""
+        straight = Visitor(app.url)
+        if visitor is not None:
+            straight.cookies = dict(visitor.cookies)
+        return straight
+
+
+@contextlib.contextmanager
+def smtp(mailbox: Mailbox) -> Iterator[int]:
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
+def run(env: dict[str, str], *args: str, log: Path) -> None:
+    import subprocess
+
+    with log.open("ab") as output:
+        subprocess.run(imagin_command(*args), env=env, check=True, stdout=output, stderr=output)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    folder = tmp_path_factory.mktemp("stack")
+    mailbox = Mailbox()
+    https_port = free_port()
+    with contextlib.ExitStack() as services:
+        database = services.enter_context(postgres())
+        database_url = database.create_database("imagin_stack")
+        redis_url = services.enter_context(redis_server(folder / "redis"))
+        s3 = services.enter_context(seaweedfs(folder / "seaweedfs"))
+        smtp_port = services.enter_context(smtp(mailbox))
+        env = imagin_environment(
+            database_url,
+            folder,
+            **s3.config(f"{s3.bucket}/stack"),
+            RATELIMIT_STORAGE_URI=redis_url,
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=smtp_port,
+            SEND_MAIL_IN_SERVE=False,
+            MAIL_POLL_SECONDS=0.5,
+            PROXY_COUNT=1,
+            TRUSTED_PROXY="127.0.0.1",
+            HTTPS=True,
+            PUBLIC_URL=f"https://localhost:{https_port}",
+            METRICS_TOKEN="jeton-des-tests",
+        )
+        run(env, "db", "upgrade", log=folder / "setup.log")
+        run(env, "demo", log=folder / "setup.log")
+        apps = services.enter_context(imagin_servers(2, env, folder / "apps", metrics=True))
+        proxy = services.enter_context(
+            nginx(folder / "nginx", [app.address for app in apps], https_port=https_port)
+        )
+        worker = services.enter_context(imagin_worker(env, folder / "worker-1.log"))
+        yield Stack(
+            folder, database, database_url, redis_url, s3, mailbox, env, apps, proxy, [worker]
+        )
