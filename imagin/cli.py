@@ -43,6 +43,9 @@ def serve_command(host: str, port: int | None, threads: int, metrics_port: int |
         start_http_server(metrics_port, addr="127.0.0.1", registry=ops.registry(app))
     if app.config["SEND_MAIL_IN_SERVE"]:
         mail.start_sender(app)
+        click.echo("Envoi des e-mails : par ce processus, en arrière-plan.")
+    else:
+        click.echo("Envoi des e-mails : par `imagin worker` (IMAGIN_SEND_MAIL_IN_SERVE=false).")
     prefix = app.config["URL_PREFIX"]
     click.echo(f"IMAG'IN sur http://{host}:{server.effective_port}{prefix}/ (Ctrl+C pour arrêter)")
     _stop_on_sigterm(server)

@@ -37,7 +37,7 @@ from sqlalchemy import event, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from imagin import clock
-from imagin.models import OutgoingMail
+from imagin.models import OutgoingMail, PasswordLinkRequest
 
 log = logging.getLogger(__name__)
 
@@ -506,7 +506,13 @@ def list_command() -> None:
             f"{mail.id}\t{mail.to}\t{mail.subject}\t{mail.attempts} essai(s)"
             f"\t{_state(mail, now)}" + (f" — {mail.last_error}" if mail.last_error else "")
         )
-    if not count:
+    requests = db.scalar(select(func.count()).select_from(PasswordLinkRequest))
+    if requests:
+        click.echo(
+            f"{_plural(requests, 'demande', 'demandes')} de lien de mot de passe, "
+            "en attente du prochain passage de l'envoi."
+        )
+    if not count and not requests:
         click.echo("Aucun message en attente.")
 
 

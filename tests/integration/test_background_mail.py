@@ -17,10 +17,8 @@ import re
 import signal
 import statistics
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
@@ -30,7 +28,7 @@ from imagin.mail import Sender, deliver_pending, queue_mail, retry_delay
 from imagin.models import OutgoingMail, PasswordLinkRequest
 from tests.conftest import CLAIRE, PAUL, POSTGRES_URL, base_config, csrf_from, database
 from tests.integration.test_mail import Collector, free_port, smtp_server
-from tests.services import stop, wait_for
+from tests.services import imagin_command, imagin_environment, stop, wait_for
 
 SENT = "Si un compte existe pour cette adresse"
 UNKNOWN = "personne.inconnue@example.fr"
@@ -232,34 +230,18 @@ def test_two_senders_at_once_deliver_each_message_exactly_once(app):
 # --- imagin worker -----------------------------------------------------------------------
 
 
-def cli_environment(database_url: str, tmp_path: Path, **settings) -> dict[str, str]:
-    """The environment of an `imagin` command run as a separate process on the test database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IMAGIN_")}
-    env |= {
-        "DATABASE_URL": database_url,
-        "IMAGIN_SECRET_KEY": "test-secret-key-not-for-production",
-        "IMAGIN_UPLOAD_DIR": str(tmp_path / "uploads"),
-        "IMAGIN_OUTBOX_DIR": str(tmp_path / "outbox"),
-        "IMAGIN_REQUEST_LOG": "false",
-    }
-    env |= {f"IMAGIN_{name}": str(value) for name, value in settings.items()}
-    return env
-
-
-def imagin(*args: str) -> list[str]:
-    return [str(Path(sys.executable).parent / "imagin"), *args]
-
-
 def test_worker_sends_the_outbox_and_stops_cleanly_on_sigterm(app, database_url, tmp_path):
     port = free_port()
     with database(app) as db:
         mail.queue_mails(db, [(CLAIRE, f"Message {n}", "Corps") for n in range(5)])
         db.commit()
-    env = cli_environment(database_url, tmp_path, SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+    env = imagin_environment(
+        database_url, tmp_path, REQUEST_LOG=False, SMTP_HOST="127.0.0.1", SMTP_PORT=port
+    )
     with smtp_server(port, Collector()) as server:
         log = (tmp_path / "worker.log").open("wb")
         worker = subprocess.Popen(
-            imagin("worker", "--poll", "0.2"),
+            imagin_command("worker", "--poll", "0.2"),
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -297,3 +279,44 @@ def test_on_postgresql_a_sender_skips_the_rows_another_one_holds(app):
         assert time.perf_counter() - started < 5
         assert {m.id for m in claimed}.isdisjoint(held) and len(claimed) == 2
         holder.rollback()
+
+
+# --- The sender inside imagin serve --------------------------------------------------------
+
+
+def test_imagin_serve_sends_in_the_background_unless_a_worker_does(app, database_url, tmp_path):
+    from tests.browserless import Visitor
+    from tests.services import AppServer
+    from tests.services import free_port as any_port
+
+    port = free_port()
+    with smtp_server(port, Collector()) as server:
+        env = imagin_environment(
+            database_url, tmp_path, REQUEST_LOG=False, SMTP_HOST="127.0.0.1", SMTP_PORT=port
+        )
+        embedded = AppServer(any_port(), env, tmp_path / "serve.log")
+        embedded.start()
+        try:
+            visitor = Visitor(embedded.url)
+            token = visitor.token("/intervenant/mot-de-passe")
+            answer = visitor.post("/intervenant/mot-de-passe", {"csrf_token": token, "email": PAUL})
+            assert answer.status == 303
+            wait_for(lambda: len(server.messages) == 1, "the link sent by imagin serve")
+        finally:
+            embedded.stop()
+        assert "Envoi des e-mails : par ce processus" in (tmp_path / "serve.log").read_text()
+
+        env["IMAGIN_SEND_MAIL_IN_SERVE"] = "false"
+        quiet = AppServer(any_port(), env, tmp_path / "quiet.log")
+        quiet.start()
+        try:
+            visitor = Visitor(quiet.url)
+            token = visitor.token("/intervenant/mot-de-passe")
+            visitor.post("/intervenant/mot-de-passe", {"csrf_token": token, "email": PAUL})
+        finally:
+            quiet.stop()
+        assert "par `imagin worker`" in (tmp_path / "quiet.log").read_text()
+        # Nobody sent it: it waits for a worker, and the list says so.
+        assert len(server.messages) == 1
+        listing = app.test_cli_runner().invoke(args=["mail", "list"])
+        assert "1 demande de lien de mot de passe, en attente" in listing.output
