@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The OpenID provider the OpenID Connect tests start (Node.js); without npm they are skipped.
 OIDC_PROVIDER := tests/oidc/node_modules/.package-lock.json
 
-.PHONY: run test lint bench setup clean
+.PHONY: run test lint bench bench-stack setup clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -35,16 +35,21 @@ $(OIDC_PROVIDER): tests/oidc/package-lock.json
 		echo "Node.js and npm not found: the OpenID Connect tests will be skipped."; \
 	fi
 
-# On SQLite, then again on PostgreSQL when IMAGIN_TEST_DATABASE_URL is set.
+# On SQLite, then again on PostgreSQL when IMAGIN_TEST_DATABASE_URL is set (the
+# production-stack tests run once: they start their own PostgreSQL either way).
 test: lint $(OIDC_PROVIDER)
 	env -u IMAGIN_TEST_DATABASE_URL $(BIN)/pytest
 	@if [ -n "$$IMAGIN_TEST_DATABASE_URL" ]; then \
 		echo "--- again on PostgreSQL ---"; \
-		$(BIN)/pytest; \
+		IMAGIN_STACK_DONE=1 $(BIN)/pytest; \
 	fi
 
 bench: setup
 	$(BIN)/python bench/mission_list.py
+
+# The whole stack under Locust at 1 and 2 app processes (Locust in its own .venv-bench).
+bench-stack: setup
+	$(BIN)/python bench/stack.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache tests/oidc/node_modules

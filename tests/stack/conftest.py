@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import email
+import os
 import email.policy
 import threading
 from collections.abc import Iterator
@@ -95,6 +96,14 @@ def run(env: dict[str, str], *args: str, log: Path) -> None:
 
     with log.open("ab") as output:
         subprocess.run(imagin_command(*args), env=env, check=True, stdout=output, stderr=output)
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("IMAGIN_STACK_DONE"):
+        skip = pytest.mark.skip(reason="déjà passés (make test : la pile a son propre PostgreSQL)")
+        for item in items:
+            if "tests/stack/" in str(item.fspath):
+                item.add_marker(skip)
 
 
 @pytest.fixture(scope="module")
