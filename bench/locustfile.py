@@ -63,7 +63,7 @@ LEGS = (
 
 
 def _like_a_browser(user: HttpUser) -> None:
-    """Trust the stack's self-signed certificate; send a Referer, as browsers do (CSRF over https)."""
+    """Trust the self-signed certificate; send a Referer as browsers do (CSRF over https)."""
     user.client.verify = os.environ.get("BENCH_CA") or True
     user.client.headers["Referer"] = f"{user.host}/"
     user.client.headers["Accept-Encoding"] = "br, gzip"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import email
-import os
 import email.policy
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
