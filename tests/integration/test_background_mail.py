@@ -320,3 +320,42 @@ def test_imagin_serve_sends_in_the_background_unless_a_worker_does(app, database
         assert len(server.messages) == 1
         listing = app.test_cli_runner().invoke(args=["mail", "list"])
         assert "1 demande de lien de mot de passe, en attente" in listing.output
+
+
+def test_the_worker_runs_its_scheduled_jobs_when_due_and_survives_a_failing_one(app):
+    from imagin.worker import Job, Worker
+
+    runs = []
+
+    def fails(_app):
+        runs.append("fails")
+        raise RuntimeError("une tâche en échec")
+
+    def counts(_app):
+        runs.append("counts")
+
+    worker = Worker(
+        app,
+        jobs=(Job("fails", dt.timedelta(0), fails), Job("counts", dt.timedelta(hours=1), counts)),
+    )
+    for job in worker.jobs:
+        job.next_run = 0.0  # due now
+    worker._run_due_jobs()
+    worker._run_due_jobs()  # "fails" is due again at once, "counts" only in an hour
+    assert runs == ["fails", "counts", "fails"]
+
+
+def test_the_daily_documents_check_only_reports(app, caplog):
+    from imagin.storage import get_storage
+    from imagin.worker import check_documents
+
+    with app.app_context():
+        orphan = get_storage().save_bytes(b"%PDF-1.4", extension=".pdf").name
+        # Old enough to be an orphan, not an upload committing right now.
+        old = time.time() - 3600
+        os.utime(get_storage().path(orphan), (old, old))
+    with caplog.at_level("WARNING", logger="imagin.worker"):
+        check_documents(app)
+    assert "1 file(s) without a row" in caplog.text
+    with app.app_context():
+        assert get_storage().exists(orphan), "the scheduled check never deletes"

@@ -13,6 +13,7 @@ in e-mails began with http://.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import select
@@ -22,7 +23,24 @@ from imagin.models import OutgoingMail
 from tests.browserless import Visitor
 from tests.conftest import CLAIRE, GESTIONNAIRE, database
 from tests.integration.test_manage import claire_validates_621
-from tests.services import free_port, imagin_environment, imagin_servers, nginx
+from tests.services import (
+    AppServer,
+    NginxServer,
+    free_port,
+    imagin_environment,
+    imagin_servers,
+    nginx,
+)
+
+
+@dataclass
+class Site:
+    proxy: NginxServer
+    app: AppServer
+
+    @property
+    def https_port(self) -> int:
+        return self.proxy.https_port
 
 
 @pytest.fixture
@@ -42,10 +60,11 @@ def behind_nginx(app, database_url, tmp_path):
         imagin_servers(1, env, tmp_path / "app") as [server],
         nginx(tmp_path / "nginx", [server.address]) as proxy,
     ):
-        yield proxy
+        yield Site(proxy, server)
 
 
-def visitor(proxy, source: str) -> Visitor:
+def visitor(site: Site, source: str) -> Visitor:
+    proxy = site.proxy
     return Visitor(proxy.url, source=source, cafile=str(proxy.folder / "cert.pem"))
 
 
@@ -91,3 +110,32 @@ def test_links_are_https_when_nginx_says_so(behind_nginx, app):
     assert "http://" not in body
     # The session cookie is Secure, as it must be over https.
     assert "Secure" in (manager.get("/intervenant").header("Set-Cookie") or "Secure")
+
+
+def test_nginx_serves_static_files_itself_and_answers_its_own_errors_in_french(behind_nginx):
+    browser = visitor(behind_nginx, "127.0.0.5")
+    page = browser.get("/intervenant").text
+    css = re.search(r'href="(/static/app\.css\?v=[0-9a-f]+)"', page).group(1)
+    static = browser.get(css)
+    assert static.status == 200 and b"#000091" in static.body
+    assert static.header("Cache-Control") == "public, max-age=31536000, immutable"
+    # nginx answered it, not the app (which would add its request id).
+    assert static.header("X-Request-Id") is None
+
+    # Far above what the app takes: nginx refuses it, in French, before the app sees it.
+    token = browser.token()
+    huge = browser.request(
+        "POST",
+        "/missions/621/pieces",
+        b"x" * (9 * 1024 * 1024),
+        {"Content-Type": "application/octet-stream", "X-CSRFToken": token},
+    )
+    assert huge.status == 413
+    assert "Envoi trop volumineux" in huge.text and 'lang="fr"' in huge.text
+
+    # No app process answers: nginx's own French page, and the static files still load.
+    behind_nginx.app.stop()
+    down = browser.get("/intervenant")
+    assert down.status == 502
+    assert "Service momentanément indisponible" in down.text
+    assert browser.get(css).status == 200

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 import re
+import socket
+import ssl
 import threading
 import time
 import urllib.request
@@ -236,3 +238,29 @@ def test_postgresql_restart_fails_requests_only_during_the_restart(stack):
         db.commit()
     engine.dispose()
     wait_for(lambda: stack.mailbox.subjects("Après le redémarrage"), "the worker after the restart")
+
+
+def test_slow_clients_hold_nginx_not_the_app(stack):
+    """150 visitors sending their form slowly (a phone in a train): pages still load.
+
+    Without nginx, waitress's 100 connections are taken and new visitors wait.
+    nginx buffers each request whole before it reaches a process.
+    """
+    context = ssl.create_default_context(cafile=str(stack.proxy.folder / "cert.pem"))
+    slow = []
+    try:
+        for _ in range(150):
+            raw = socket.create_connection(("127.0.0.1", stack.proxy.https_port), timeout=30)
+            connection = context.wrap_socket(raw, server_hostname="localhost")
+            connection.sendall(
+                b"POST /intervenant HTTP/1.1\r\nHost: localhost\r\n"
+                b"Content-Type: application/x-www-form-urlencoded\r\n"
+                b"Content-Length: 100000\r\n\r\nemail=claire"
+            )
+            slow.append(connection)
+        claire = signed_in(stack, source="127.0.0.6")
+        for _ in range(10):
+            assert claire.get("/missions").status == 200
+    finally:
+        for connection in slow:
+            connection.close()
