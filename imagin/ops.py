@@ -197,8 +197,9 @@ class _OutboxCollector:
             with self.app.app_context(), self.app.extensions["imagin.sessionmaker"]() as db:
                 count, since = outbox_backlog(db)
         except Exception:
-            current = logging.getLogger(__name__)
-            current.warning("metrics: outbox backlog unavailable", exc_info=True)
+            logging.getLogger(__name__).warning(
+                "metrics: outbox backlog unavailable", exc_info=True
+            )
             return
         waiting.add_metric([], count)
         oldest.add_metric([], (clock.now() - since).total_seconds() if since else 0)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import signal
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -112,7 +112,7 @@ def worker_command(poll: float | None) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.info("Worker started (pid %s)", threading.get_native_id())
+    log.info("Worker started (pid %s)", os.getpid())
     click.echo("IMAG'IN worker : envoi des messages et tâches planifiées (SIGTERM pour arrêter)")
     worker.run()
     click.echo("IMAG'IN worker arrêté.")

@@ -139,3 +139,37 @@ def test_nginx_serves_static_files_itself_and_answers_its_own_errors_in_french(b
     assert down.status == 502
     assert "Service momentanément indisponible" in down.text
     assert browser.get(css).status == 200
+
+
+def test_the_app_sees_the_visitor_and_keeps_the_direct_peer(database_url, tmp_path):
+    """What waitress does with the proxy's headers, and what `imagin serve` keeps for issue 12."""
+    import threading
+
+    from flask import request
+
+    from imagin import create_app
+    from imagin.cli import create_server
+    from tests.conftest import base_config
+
+    app = create_app(base_config(database_url, tmp_path) | {"PROXY_COUNT": 1})
+
+    @app.get("/qui")
+    def who():
+        return f"{request.remote_addr} {request.environ['imagin.peer_addr']} {request.scheme}"
+
+    server = create_server(app, host="127.0.0.1", port=0, threads=2)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.effective_port}"
+        forwarded = {"X-Forwarded-For": "192.0.2.7", "X-Forwarded-Proto": "https"}
+        # From the trusted proxy (127.0.0.1): the visitor, and the proxy as the peer.
+        assert Visitor(base).get("/qui", **forwarded).text == "192.0.2.7 127.0.0.1 https"
+        # From anyone else: the headers are dropped.
+        assert Visitor(base, source="127.0.0.8").get("/qui", **forwarded).text == (
+            "127.0.0.8 127.0.0.8 http"
+        )
+    finally:
+        server.close()
+        thread.join(10)
+        app.extensions["imagin.engine"].dispose()
