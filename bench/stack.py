@@ -181,6 +181,7 @@ def run(processes: int, args, folder: Path, picture: Path) -> list[Line]:
             nginx(folder / "nginx", [app.address for app in apps], https_port=https_port)
         )
         services.enter_context(imagin_worker(env, folder / "worker.log"))
+        database_before = database_size(database_url)
         prefix = folder / "locust"
         locust_env = os.environ | {
             "BENCH_FIRST_MISSION": str(FIRST_MISSION),
@@ -214,7 +215,43 @@ def run(processes: int, args, folder: Path, picture: Path) -> list[Line]:
             stderr=(folder / "locust.log").open("wb"),
         )
         show_failures(Path(f"{prefix}_failures.csv"))
+        show_growth(database_url, database_before, s3)
         return read_stats(Path(f"{prefix}_stats.csv"))
+
+
+def database_size(url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        size = connection.scalar(text("SELECT pg_database_size(current_database())"))
+    engine.dispose()
+    return int(size)
+
+
+def show_growth(url: str, before: int, s3) -> None:
+    """What the claims filed during the run added, in the database and in the bucket."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        filed = connection.scalar(text("SELECT count(*) FROM claim WHERE pay_status = 'valide'"))
+        documents, stored = connection.execute(
+            text("SELECT count(*), coalesce(sum(size), 0) FROM document")
+        ).one()
+    engine.dispose()
+    growth = database_size(url) - before
+    listing = s3.client().list_objects_v2(Bucket=s3.bucket, Prefix="bench/")
+    in_bucket = sum(item["Size"] for item in listing.get("Contents", []))
+    print(
+        f"  claims validated: {filed}; documents: {documents} ({stored / 1e6:.1f} MB, "
+        f"bucket {in_bucket / 1e6:.1f} MB); database grew {growth / 1e6:.1f} MB"
+    )
+    if filed:
+        print(
+            f"  per 10,000 claims: database ≈ {growth / filed * 1e4 / 1e9:.2f} GB, "
+            f"documents ≈ {in_bucket / max(filed, 1) * 1e4 / 1e9:.1f} GB"
+        )
 
 
 def show_failures(path: Path) -> None:
