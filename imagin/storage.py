@@ -86,6 +86,9 @@ class Storage:
         """The stored file, readable and seekable; FileNotFoundError when it is gone."""
         return self.path(stored_name).open("rb")
 
+    def close(self) -> None:
+        """Release what the storage holds open (nothing, for a folder)."""
+
     def ready(self) -> None:
         """Raise unless files can be stored (for /readyz)."""
         self.root.mkdir(parents=True, exist_ok=True)
@@ -244,6 +247,9 @@ class S3Storage(Storage):
 
     def ready(self) -> None:
         self.client.head_bucket(Bucket=self.bucket)
+
+    def close(self) -> None:
+        self.client.close()
 
     def save_stream(
         self, stream: BinaryIO, *, extension: str, max_bytes: int | None = None

@@ -112,10 +112,14 @@ class S3Server:
         }
 
     def client(self):
+        """One client per server (its connections are closed when the server stops)."""
+        cached = _CLIENTS.get(self.endpoint)
+        if cached is not None:
+            return cached
         import boto3
         from botocore.config import Config
 
-        return boto3.client(
+        client = _CLIENTS[self.endpoint] = boto3.client(
             "s3",
             endpoint_url=self.endpoint,
             region_name="us-east-1",
@@ -123,6 +127,10 @@ class S3Server:
             aws_secret_access_key=self.secret_key,
             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
         )
+        return client
+
+
+_CLIENTS: dict[str, object] = {}
 
 
 @contextlib.contextmanager
@@ -187,6 +195,9 @@ def seaweedfs(folder: Path, host: str = LOOPBACK) -> Iterator[S3Server]:
         wait_for(writable, "SeaweedFS", timeout=90)
         yield server
     finally:
+        client = _CLIENTS.pop(server.endpoint, None)
+        if client is not None:
+            client.close()
         stop(process)
 
 

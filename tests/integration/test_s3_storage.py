@@ -50,11 +50,19 @@ def bucket(s3) -> str:
     return f"{s3.bucket}/{uuid.uuid4().hex[:12]}"
 
 
+def dispose(app) -> None:
+    """Close the app's database connections and its storage client's."""
+    app.extensions["imagin.engine"].dispose()
+    storage = app.extensions.get("imagin.storage")
+    if storage is not None:
+        storage.close()
+
+
 @pytest.fixture
 def s3_app(database_url, tmp_path, s3, bucket):
     app = create_app(base_config(database_url, tmp_path) | s3.config(bucket))
     yield app
-    app.extensions["imagin.engine"].dispose()
+    dispose(app)
 
 
 def objects(s3, bucket) -> list[str]:
@@ -83,6 +91,7 @@ def test_storage_url_picks_the_backend(s3, bucket, tmp_path):
     assert storage.delete(stored.name) and not storage.delete(stored.name)
     with pytest.raises(FileNotFoundError):
         storage.open(stored.name)
+    storage.close()
     with pytest.raises(ValueError, match="s3://"):
         make_storage({"STORAGE_URL": "ftp://elsewhere", "UPLOAD_DIR": str(tmp_path)})
 
@@ -124,7 +133,7 @@ def test_a_download_from_s3_has_the_headers_of_one_from_the_folder(s3_app, datab
             (get_storage().root / document.stored_name).write_bytes(from_s3.data)
         from_folder = fetch(signed_in(local), f"/missions/621/pieces/{document.id}")
     finally:
-        local.extensions["imagin.engine"].dispose()
+        dispose(local)
     assert from_s3.data == from_folder.data == pypdf_pdf()
     assert {h: from_s3.headers.get(h) for h in DOWNLOAD_HEADERS} == {
         h: from_folder.headers.get(h) for h in DOWNLOAD_HEADERS
@@ -138,6 +147,7 @@ def test_the_bucket_is_not_public(s3_app, s3, bucket):
     anonymous = f"{s3.endpoint}/{bucket}/{document.stored_name}"
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(anonymous, timeout=10)
+    refused.value.close()
     assert refused.value.code == 403
     # And a signed-out visitor of the app gets the sign-in page, not the file.
     assert fetch(s3_app.test_client(), f"/missions/621/pieces/{document.id}").status_code == 302
@@ -211,6 +221,6 @@ def test_readyz_says_when_the_bucket_cannot_be_reached(s3_app, database_url, tmp
     try:
         answer = missing.test_client().get("/readyz")
     finally:
-        missing.extensions["imagin.engine"].dispose()
+        dispose(missing)
     assert answer.status_code == 503
     assert answer.get_data(as_text=True) == "database: ok\nstorage: indisponible\n"
