@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 DEFAULT_FROM = "IMAG'IN <no-reply@imagin.invalid>"
 # Set in Session.info by queue_mail(s): this transaction queued mail, so its commit
 # wakes the sender of this process.
-MAIL_QUEUED = _QUEUED = "imagin.mail_queued"
+_QUEUED = "imagin.mail_queued"
 ERROR_LENGTH = 1000
 # At most this many messages per lease: a sender commits the lease of a batch, sends
 # it, then takes the next one.
@@ -65,11 +65,16 @@ class DeliveryReport:
     failed: dict[int, str] = field(default_factory=dict)
 
 
+def wake_sender_after_commit(db: Session) -> None:
+    """This transaction queued work for the sender: its commit wakes this process's sender."""
+    db.info[_QUEUED] = True
+
+
 def queue_mail(db: Session, to: str, subject: str, body: str) -> OutgoingMail:
     """Add a message to the caller's transaction; it is delivered only once that commits."""
     mail = OutgoingMail(to=to, subject=subject, body=body)
     db.add(mail)
-    db.info[_QUEUED] = True
+    wake_sender_after_commit(db)
     return mail
 
 
@@ -79,7 +84,7 @@ def queue_mails(db: Session, messages: Iterable[tuple[str, str, str]]) -> list[i
     if not rows:
         return []
     ids = list(db.scalars(insert(OutgoingMail).returning(OutgoingMail.id), rows))
-    db.info[_QUEUED] = True
+    wake_sender_after_commit(db)
     return ids
 
 

@@ -26,7 +26,7 @@ from imagin.auth.throttle import is_throttled, password_link_allowed, record_fai
 from imagin.auth.tokens import user_for_token
 from imagin.db import get_db
 from imagin.extensions import login_manager
-from imagin.mail import MAIL_QUEUED
+from imagin.mail import wake_sender_after_commit
 from imagin.models import PasswordLinkRequest, User
 from imagin.models.identities import HEADERS, OIDC
 from imagin.rendering import render_page
@@ -210,7 +210,7 @@ def password_link():
         # sender looks the account up. The answer, and its time, say nothing.
         db = get_db()
         db.add(PasswordLinkRequest(email=email))
-        db.info[MAIL_QUEUED] = True  # wakes this process's sender
+        wake_sender_after_commit(db)
         db.commit()
         flash(LINK_SENT, "success")
         return redirect(url_for("auth.login"), 303)
