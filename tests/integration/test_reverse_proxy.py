@@ -146,6 +146,7 @@ def test_the_app_sees_the_visitor_and_keeps_the_direct_peer(database_url, tmp_pa
     import threading
 
     from flask import request
+    from waitress import wasyncore
 
     from imagin import create_app
     from imagin.cli import create_server
@@ -158,7 +159,17 @@ def test_the_app_sees_the_visitor_and_keeps_the_direct_peer(database_url, tmp_pa
         return f"{request.remote_addr} {request.environ['imagin.peer_addr']} {request.scheme}"
 
     server = create_server(app, host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
+    stopping = threading.Event()
+
+    def serve() -> None:
+        # server.run(), in steps, so that the server is closed by the thread that runs it.
+        while not stopping.is_set():
+            wasyncore.loop(timeout=0.05, map=server._map, count=1)
+        server.task_dispatcher.shutdown()
+        # The listening socket and every connection still open.
+        wasyncore.close_all(server._map)
+
+    thread = threading.Thread(target=serve)
     thread.start()
     try:
         base = f"http://127.0.0.1:{server.effective_port}"
@@ -170,6 +181,6 @@ def test_the_app_sees_the_visitor_and_keeps_the_direct_peer(database_url, tmp_pa
             "127.0.0.8 127.0.0.8 http"
         )
     finally:
-        server.close()
+        stopping.set()
         thread.join(10)
         app.extensions["imagin.engine"].dispose()
