@@ -363,6 +363,7 @@ def site_config(
     http_port: int,
     folder: Path,
     fail_timeout: str | None = None,
+    read_timeout: str | None = None,
 ) -> str:
     """deploy/nginx/imagin.conf with this machine's ports and paths; each change must apply."""
     cert, key = self_signed_certificate(folder)
@@ -390,6 +391,8 @@ def site_config(
         ),
         ("/srv/imagin/app/", f"{REPO}/"),
     ]
+    if read_timeout:
+        replacements.append(("proxy_read_timeout 60s;", f"proxy_read_timeout {read_timeout};"))
     for old, new in replacements:
         assert old in site, f"deploy/nginx/imagin.conf no longer contains {old!r}"
         site = site.replace(old, new)

@@ -13,6 +13,7 @@ in e-mails began with http://.
 from __future__ import annotations
 
 import re
+import socket
 from dataclasses import dataclass
 
 import pytest
@@ -184,3 +185,19 @@ def test_the_app_sees_the_visitor_and_keeps_the_direct_peer(database_url, tmp_pa
         stopping.set()
         thread.join(10)
         app.extensions["imagin.engine"].dispose()
+
+
+def test_nginx_answers_504_in_french_when_no_process_answers_in_time(tmp_path):
+    # A process that accepts the connection and never answers (read timeout 2 s here).
+    hanging = socket.socket()
+    hanging.bind(("127.0.0.1", 0))
+    hanging.listen(16)
+    address = f"127.0.0.1:{hanging.getsockname()[1]}"
+    try:
+        with nginx(tmp_path / "nginx", [address], read_timeout="2s") as proxy:
+            browser = Visitor(proxy.url, cafile=str(proxy.folder / "cert.pem"))
+            answer = browser.get("/missions")
+    finally:
+        hanging.close()
+    assert answer.status == 504
+    assert "Le service met trop de temps à répondre" in answer.text
