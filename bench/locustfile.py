@@ -81,7 +81,7 @@ def _field(pattern: re.Pattern, html: str) -> str:
 
 class Intervenant(HttpUser):
     weight = 9
-    wait_time = between(1, 4)
+    wait_time = between(0.5, 2)
 
     def on_start(self) -> None:
         _like_a_browser(self)
@@ -160,7 +160,7 @@ class Intervenant(HttpUser):
 
 class Gestionnaire(HttpUser):
     weight = 1
-    wait_time = between(1, 4)
+    wait_time = between(0.5, 2)
 
     def on_start(self) -> None:
         _like_a_browser(self)

@@ -300,7 +300,7 @@ def show(processes: int, lines: list[Line]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", default="1,2", help="e.g. 1,2")
-    parser.add_argument("--users", type=int, default=120)
+    parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--spawn-rate", type=float, default=20)
     parser.add_argument("--duration", type=int, default=90, help="seconds of load per run")
     parser.add_argument("--accounts", type=int, default=300)
