@@ -81,28 +81,19 @@ def waitress_settings(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def create_server(app: Flask, *, host: str, port: int, threads: int):
-    """A waitress server for ``app``; the direct peer's address stays in the environ.
+    """A waitress server for ``app``, with the trusted proxy settings of its config.
 
     With a trusted proxy, waitress replaces REMOTE_ADDR by the visitor's address
-    (from X-Forwarded-For); the address of the machine that opened the TCP
-    connection is kept as ``environ["imagin.peer_addr"]`` for whoever must know
-    that a request came through the proxy (identity headers set by a portal).
+    (from X-Forwarded-For) and keeps no copy of the peer's in the environ; the
+    portal's headers mode reads the peer from waitress' connection instead
+    (``imagin.auth.portal_headers.direct_peer``).
     """
     import waitress.server
 
     server = waitress.server.create_server(
         app, host=host, port=port, threads=threads, **waitress_settings(app.config)
     )
-    server.application = _keep_peer(server.application)
     return server
-
-
-def _keep_peer(application):
-    def keep_peer(environ, start_response):
-        environ["imagin.peer_addr"] = environ.get("REMOTE_ADDR")
-        return application(environ, start_response)
-
-    return keep_peer
 
 
 def _stop_on_sigterm(server) -> None:

@@ -142,14 +142,15 @@ def test_nginx_serves_static_files_itself_and_answers_its_own_errors_in_french(b
     assert browser.get(css).status == 200
 
 
-def test_the_app_sees_the_visitor_and_keeps_the_direct_peer(database_url, tmp_path):
-    """What waitress does with the proxy's headers, and what `imagin serve` keeps for issue 12."""
+def test_the_app_sees_the_visitor_and_the_direct_peer_stays_known(database_url, tmp_path):
+    """What waitress does with the proxy's headers under `imagin serve`'s settings."""
     import threading
 
     from flask import request
     from waitress import wasyncore
 
     from imagin import create_app
+    from imagin.auth.portal_headers import direct_peer
     from imagin.cli import create_server
     from tests.conftest import base_config
 
@@ -157,7 +158,7 @@ def test_the_app_sees_the_visitor_and_keeps_the_direct_peer(database_url, tmp_pa
 
     @app.get("/qui")
     def who():
-        return f"{request.remote_addr} {request.environ['imagin.peer_addr']} {request.scheme}"
+        return f"{request.remote_addr} {direct_peer(request.environ)} {request.scheme}"
 
     server = create_server(app, host="127.0.0.1", port=0, threads=2)
     stopping = threading.Event()

@@ -2,14 +2,14 @@
 the password-link requests the sender turns into messages
 
 Revision ID: 13_outbox_backoff
-Revises: 0001
+Revises: 12_portal_identities
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "13_outbox_backoff"
-down_revision = "0001"
+down_revision = "12_portal_identities"
 branch_labels = None
 depends_on = None
 
