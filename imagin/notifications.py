@@ -97,13 +97,6 @@ def notify_approved(db: Session, mission: Mission, part: str) -> OutgoingMail:
     return queue_mail(db, *approved_message(mission, part))
 
 
-def notify_in_payment(
-    db: Session, mission: Mission, parts: Iterable[str], amount_cents: int
-) -> OutgoingMail:
-    """Tell the intervenant that parts of the claim are "Mis en paiement", and for how much."""
-    return queue_mail(db, *in_payment_message(mission, parts, amount_cents))
-
-
 def convocation_message(mission: Mission) -> Message:
     """The convocation: the mission's details, its days, the rights it gives and the link."""
     days = "\n".join(

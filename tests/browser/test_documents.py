@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 from imagin.db import get_db
 from imagin.models import Claim, Document, Mission, TravelLeg
 from tests.browser.conftest import DESKTOP, PHONE, open_page, sign_in
-from tests.unit.test_document_files import pdf_of_size, pypdf_pdf
+from tests.builders import pdf_of_size, pypdf_pdf
 
 TAB = "/missions/621/deplacement"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"

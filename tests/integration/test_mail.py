@@ -19,10 +19,10 @@ from imagin import create_app, mail
 from imagin.mail import deliver_pending, queue_mail
 from imagin.models import Mission, OutgoingMail
 from imagin.notifications import (
+    in_payment_message,
     mission_url,
     notify_approved,
     notify_convocation,
-    notify_in_payment,
     notify_sent_back,
 )
 from tests.conftest import CLAIRE, GESTIONNAIRE, base_config, csrf_from, database
@@ -148,7 +148,7 @@ def test_status_notifications_say_what_happened(smtp_app, port):
         mission = mission_621(db)
         notify_sent_back(db, mission, "pay", REASON)
         notify_approved(db, mission, "travel")
-        notify_in_payment(db, mission, ["pay", "travel"], 123456)
+        queue_mail(db, *in_payment_message(mission, ["pay", "travel"], 123456))
         db.commit()
     subjects = [message["Subject"] for _from, _to, message in server.messages]
     assert subjects == [

@@ -1,0 +1,22 @@
+"""Who acts in IMAG'IN: the stored role of an account."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """An account's role; stored as its value."""
+
+    INTERVENANT = "intervenant"
+    GESTIONNAIRE = "gestionnaire"
+    ADMIN = "admin"
+
+    @property
+    def manages(self) -> bool:
+        """Gestionnaires and admins work in the back office (/gestion)."""
+        return self in MANAGERS
+
+
+# Who may use the back office: gestionnaires of their bureaus, admins of every bureau.
+MANAGERS = frozenset({Role.GESTIONNAIRE, Role.ADMIN})
