@@ -163,11 +163,12 @@ def test_status_notifications_say_what_happened(smtp_app, port):
     assert "1\u202f234,56\xa0€" in paid or "1\xa0234,56\xa0€" in paid
 
 
-def test_link_in_a_request_is_the_address_the_user_reached(app):
-    request = app.test_request_context("/", base_url="https://imagin.example.fr/imagin")
+def test_link_in_a_request_is_the_public_address_whatever_the_host_header(app):
+    # A forged Host header must not choose where the links of e-mails lead.
+    request = app.test_request_context("/", base_url="https://evil.example/imagin")
     with request, database(app) as db:
         url = mission_url(mission_621(db))
-    assert url == "https://imagin.example.fr/imagin/missions/621/suivi"
+    assert url == "http://127.0.0.1:8080/missions/621/suivi"
 
 
 def test_link_outside_a_request_follows_public_url_and_prefix(database_url, tmp_path):
@@ -264,8 +265,8 @@ def test_a_failing_server_never_loses_the_change_made_in_a_request(smtp_app, por
     [(_from, to, message)] = server.messages
     assert to == ["paul.durand@example.fr"]
     assert "mission N° 3001" in message["Subject"]
-    # Sent from the request: the link is the address the gestionnaire used.
-    assert "http://localhost/missions/3001/suivi" in body_of(message)
+    # Sent from a request: the link is still the configured public address.
+    assert "http://127.0.0.1:8080/missions/3001/suivi" in body_of(message)
 
 
 def test_login_when_a_user_is_configured(database_url, tmp_path, port):
