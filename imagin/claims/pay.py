@@ -19,6 +19,7 @@ from imagin.domain.pay import (
     total_minutes,
 )
 from imagin.domain.rates import RateTable
+from imagin.domain.roles import Role
 from imagin.domain.status import Part, PartStatus
 from imagin.domain.transitions import may_edit
 from imagin.domain.validation import pay_missing
@@ -110,7 +111,7 @@ def pay_view(mission: Mission, rates: RateTable, entry: PayEntry | None = None) 
         entry=entry,
         basis=basis,
         applies=applies,
-        editable=applies and may_edit(claim.pay, "intervenant"),
+        editable=applies and may_edit(claim.pay, Role.INTERVENANT),
         estimate=estimate_pay(
             entry, rate_class if applies else NOT_REMUNERATED, mission.starts_on, rates
         ),
@@ -162,7 +163,7 @@ def not_done_warning(mission: Mission, entry: PayEntry) -> str | None:
     claim = mission.claim
     if entry.done is not False or claim.done is False:
         return None
-    if not mission.travel_applies or not may_edit(claim.travel, "intervenant"):
+    if not mission.travel_applies or not may_edit(claim.travel, Role.INTERVENANT):
         return None
     counts = [
         _count(len(claim.legs), "trajet", "trajets"),

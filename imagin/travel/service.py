@@ -21,6 +21,7 @@ from imagin.domain.errors import Missing
 from imagin.domain.money import from_cents, to_cents
 from imagin.domain.rates import RateTable
 from imagin.domain.receipts import Receipt
+from imagin.domain.roles import Role
 from imagin.domain.status import Part, PartStatus
 from imagin.domain.transitions import Action, may_edit
 from imagin.domain.travel import Category, ExpenseKind, TravelEntries, TravelProfile
@@ -297,7 +298,7 @@ def travel_view(db: Session, mission: Mission, rates: RateTable) -> TravelView:
 
 def travel_editable(claim: Claim) -> bool:
     """Whether the intervenant may still change the travel part."""
-    return may_edit(claim.travel, "intervenant")
+    return may_edit(claim.travel, Role.INTERVENANT)
 
 
 def _near_mission(day: dt.date, mission_days: list[dt.date]) -> bool:
