@@ -14,6 +14,7 @@ import random
 import struct
 import zlib
 from decimal import Decimal
+from html.parser import HTMLParser
 
 from PIL import ExifTags, Image, ImageCms
 from PIL.PngImagePlugin import PngInfo
@@ -429,3 +430,72 @@ def fetch(client, url: str, **kwargs):
     response.get_data()
     response.close()
     return response
+
+
+# --- Forms, as a browser would send them back -------------------------------------------------
+
+
+class _FormReader(HTMLParser):
+    """The fields of the first form whose class contains ``wanted``, as a browser sends them."""
+
+    def __init__(self, wanted: str) -> None:
+        super().__init__()
+        self.wanted = wanted
+        self.depth = 0
+        self.done = False
+        self.fields: list[tuple[str, str]] = []
+        self.select: str | None = None
+        self.option: str | None = None
+        self.selected: dict[str, str] = {}
+        self.first_option: dict[str, str] = {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if self.done:
+            return
+        if tag == "form" and self.wanted in (attrs.get("class") or "").split():
+            self.depth = 1
+            return
+        if not self.depth:
+            return
+        if tag == "form":
+            self.depth += 1
+        elif tag == "input" and attrs.get("name"):
+            kind = attrs.get("type", "text")
+            if kind in ("checkbox", "radio") and "checked" not in attrs:
+                return
+            if kind != "file":
+                self.fields.append((attrs["name"], attrs.get("value") or ""))
+        elif tag == "select":
+            self.select = attrs.get("name")
+        elif tag == "option" and self.select:
+            value = attrs.get("value", "")
+            self.first_option.setdefault(self.select, value)
+            if "selected" in attrs:
+                self.selected[self.select] = value
+
+    def handle_endtag(self, tag):
+        if not self.depth or self.done:
+            return
+        if tag == "select" and self.select:
+            name = self.select
+            self.fields.append((name, self.selected.get(name, self.first_option.get(name, ""))))
+            self.select = None
+        elif tag == "form":
+            self.depth -= 1
+            self.done = self.depth == 0
+
+
+def form_fields(html: str, form_class: str) -> list[tuple[str, str]]:
+    """What submitting a form of the page unchanged sends (its first form of that class)."""
+    reader = _FormReader(form_class)
+    reader.feed(html)
+    return reader.fields
+
+
+def multi(fields: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """Form fields as the test client posts them (a name may come several times)."""
+    data: dict[str, list[str]] = {}
+    for name, value in fields:
+        data.setdefault(name, []).append(value)
+    return data

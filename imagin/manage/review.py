@@ -55,11 +55,14 @@ def may_cancel(mission: Mission, role: Role) -> bool:
 
 
 def _ensure_approvable(check: ClaimCheck, mission: Mission, part: Part) -> None:
-    """A travel part validated without all its receipts is not approved."""
+    """A travel part validated without all its receipts is not approved.
+
+    :raise TransitionRefused: with the domain's reason, as it follows "refusée — ".
+    """
     if part is Part.TRAVEL and mission.claim.travel is PartStatus.VALIDATED:
         refusal = approval_refusal(check.receipts.checks)
         if refusal:
-            raise TransitionRefused(refusal[:1].upper() + refusal[1:])
+            raise TransitionRefused(refusal)
 
 
 def approve(
@@ -78,7 +81,11 @@ def approve(
     :raise TransitionRefused: the part cannot be approved (status, missing receipt).
     """
     ensure_editable(mission.claim, part, version, role=Role(actor.role))
-    _ensure_approvable(check_claim(db, mission, rates, now.date()), mission, part)
+    try:
+        _ensure_approvable(check_claim(db, mission, rates, now.date()), mission, part)
+    except TransitionRefused as refused:
+        # Said on its own, at the top of the review page.
+        raise TransitionRefused(refused.message[:1].upper() + refused.message[1:]) from None
     apply_transition(db, mission, part, Action.APPROVE, actor, now=now)
     notify_approved(db, mission, part)
 

@@ -74,7 +74,7 @@ def test_tab_has_the_section_with_the_rule_and_a_camera_friendly_file_input(clai
     assert 'enctype="multipart/form-data"' in html and 'action="/missions/621/pieces"' in html
     assert "Aucun document envoyé." in html
     # The row app.js copies for each file, with its progress bar.
-    assert '<template class="upload-form__row">' in html and "<progress" in html
+    assert '<template class="upload-form__row"' in html and "<progress" in html
 
 
 def test_mission_without_travel_right_has_no_section_and_refuses_uploads(claire, app):

@@ -499,9 +499,11 @@ CANCELLABLE_HEADER = HEADER + ";annulation;motif_annulation"
 
 def test_a_new_place_is_announced_in_the_history_and_by_e_mail(app, manager):
     # Mission 640 (Paul, not started) moves to another centre.
-    moved = ROW_621.replace("621;", "640;", 1).replace(
-        "claire.martin@example.fr;Claire;Martin", "paul.durand@example.fr;Paul;Durand"
-    ).replace("02/12/2022 09:00", "02/12/2022 14:00")
+    moved = (
+        ROW_621.replace("621;", "640;", 1)
+        .replace("claire.martin@example.fr;Claire;Martin", "paul.durand@example.fr;Paul;Durand")
+        .replace("02/12/2022 09:00", "02/12/2022 14:00")
+    )
     moved = moved.replace(
         "06112932;PRISON CTRE PEN ALENCON CONDE/SARTHE ALENCON CEDEX;ALENCON",
         "0610001A;LYCEE ALAIN;ALENCON",
@@ -537,9 +539,11 @@ def test_a_new_place_is_announced_in_the_history_and_by_e_mail(app, manager):
 
 
 def test_a_cancelled_convocation_cancels_the_mission_and_says_so(app, manager):
-    cancelled = ROW_621.replace("621;", "640;", 1).replace(
-        "claire.martin@example.fr;Claire;Martin", "paul.durand@example.fr;Paul;Durand"
-    ).replace("02/12/2022 09:00", "02/12/2022 14:00")
+    cancelled = (
+        ROW_621.replace("621;", "640;", 1)
+        .replace("claire.martin@example.fr;Claire;Martin", "paul.durand@example.fr;Paul;Durand")
+        .replace("02/12/2022 09:00", "02/12/2022 14:00")
+    )
     unknown = row(4242)
     text = "\n".join(
         [

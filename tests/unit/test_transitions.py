@@ -114,9 +114,7 @@ def test_validation_refused_before_the_end_without_a_date():
 def test_validated_claim_is_locked_for_the_intervenant():
     with pytest.raises(TransitionRefused) as caught:
         transition(S.VALIDATED, A.VALIDATE, INT, mission_ended=True)
-    assert caught.value.message == (
-        "Cet état de frais est validé : il ne peut plus être modifié."
-    )
+    assert caught.value.message == ("Cet état de frais est validé : il ne peut plus être modifié.")
 
 
 @pytest.mark.parametrize(
