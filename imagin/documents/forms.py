@@ -11,10 +11,6 @@ from imagin.forms import Form
 NO_FILE = "Sélectionnez au moins un fichier."
 UNKNOWN_RECEIPT = "Choisissez dans la liste ce que ce document justifie."
 RECEIPTS_LABEL = "Ce document justifie"
-RECEIPTS_HINT = (
-    "Cochez tout ce qu'il justifie (une facture pour deux nuits, un billet aller-retour…) ; "
-    "rien de coché : « autre pièce »."
-)
 # The extensions, then the types: phones offer their camera for image types.
 ACCEPT = ",".join(
     [f".{extension}" for extension in EXTENSIONS]

@@ -12,11 +12,6 @@ class Role(StrEnum):
     GESTIONNAIRE = "gestionnaire"
     ADMIN = "admin"
 
-    @property
-    def manages(self) -> bool:
-        """Gestionnaires and admins work in the back office (/gestion)."""
-        return self in MANAGERS
-
 
 # Who may use the back office: gestionnaires of their bureaus, admins of every bureau.
 MANAGERS = frozenset({Role.GESTIONNAIRE, Role.ADMIN})

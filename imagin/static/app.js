@@ -26,9 +26,12 @@ document.addEventListener("htmx:afterSettle", function () {
 // After a refused form (422) swapped in, the first field in error gets the focus.
 document.addEventListener("htmx:afterSettle", function (event) {
   var xhr = event.detail.xhr;
-  if (!xhr || xhr.status !== 422) return;
-  var invalid = event.detail.target && event.detail.target.querySelector("[aria-invalid=true]");
-  if (invalid && !invalid.contains(document.activeElement)) invalid.focus();
+  var scope = event.detail.target;
+  if (!xhr || xhr.status !== 422 || !scope) return;
+  // An outerHTML swap replaced the target: look in its successor, found by its id.
+  if (!scope.isConnected && scope.id) scope = document.getElementById(scope.id);
+  var invalid = scope && scope.querySelector("[aria-invalid=true]");
+  if (invalid && invalid !== document.activeElement) invalid.focus();
 });
 
 // The leg being edited: Escape is its "Annuler". Once a new leg's row is gone (Annuler,
@@ -41,13 +44,22 @@ document.addEventListener("keydown", function (event) {
   event.preventDefault();
   cancel.click();
 });
-document.addEventListener("htmx:afterSettle", function (event) {
-  var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
-  if (!elt || !elt.matches || !elt.matches(".leg-form__cancel")) return;
-  if (document.activeElement && document.activeElement !== document.body) return;
-  var add = document.getElementById("legs-add");
-  if (add) add.focus();
-});
+// A new leg's row holds nothing stored: Annuler removes it here, without asking the
+// server (captured before htmx's own listener), and gives the focus back.
+document.addEventListener(
+  "click",
+  function (event) {
+    var cancel = event.target.closest && event.target.closest(".leg-form__cancel");
+    var row = cancel && cancel.closest("tr");
+    if (!row || !/^leg-new-/.test(row.id)) return;
+    event.preventDefault();
+    event.stopPropagation();
+    row.remove();
+    var add = document.getElementById("legs-add");
+    if (add) add.focus();
+  },
+  true
+);
 
 // Supporting documents: each chosen file gets its own row, with its own choice of what it
 // justifies (the next receipt still to provide comes checked), and is sent on its own
@@ -110,7 +122,7 @@ document.addEventListener("htmx:afterSettle", function (event) {
   }
 
   function failed(row, text) {
-    row.classList.remove("upload--sending");
+    row.classList.remove("upload--pending", "upload--sending");
     row.classList.add("upload--failed");
     if (text) say(row, text, true);
   }
