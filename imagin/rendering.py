@@ -44,9 +44,22 @@ def wants_fragment() -> bool:
 
 
 def render_page(
-    template: str, block: str | None = None, *, status: int = 200, **context: Any
+    template: str,
+    block: str | None = None,
+    *,
+    status: int = 200,
+    summary_of: Iterable[Form | None] = (),
+    **context: Any,
 ) -> Response:
-    """Render the whole page, or only ``block`` of it when HTMX asked for a fragment."""
+    """Render the whole page, or only ``block`` of it when HTMX asked for a fragment.
+
+    A refused page (4xx) starts with the summary of the errors of ``summary_of``'s forms
+    and of ``error_summary`` (base.html); fragments show their errors beside the fields.
+    """
+    if status >= 400:
+        context["error_summary"] = [*form_errors(*summary_of), *context.get("error_summary", [])]
+    else:
+        context.setdefault("error_summary", [])
     if block is not None and wants_fragment():
         body = render_block(template, block, **context)
     else:

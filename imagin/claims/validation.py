@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session, defaultload, joinedload, selectinload
+from sqlalchemy.orm import Session
 
 from imagin.claims.pay import PayView, pay_view
 from imagin.claims.workflow import Actor, apply_transition
@@ -22,21 +22,8 @@ from imagin.domain.rates import RateTable
 from imagin.domain.status import Part
 from imagin.domain.transitions import Action
 from imagin.domain.validation import Blockers, blockers
-from imagin.models import Claim, Document, FrozenAmount, Mission
+from imagin.models import FrozenAmount, Mission
 from imagin.travel.service import TravelView, frozen_amounts, frozen_detail, travel_view
-
-
-def claim_loading() -> tuple:
-    """Loader options for everything validation reads: the claim's lines and documents."""
-    claim = defaultload(Mission.claim)
-    return (
-        claim.selectinload(Claim.hours),
-        claim.selectinload(Claim.legs),
-        claim.selectinload(Claim.expenses),
-        claim.selectinload(Claim.documents).selectinload(Document.links),
-        joinedload(Mission.intervenant),
-        selectinload(Mission.days),
-    )
 
 
 @dataclass(frozen=True)

@@ -22,18 +22,16 @@ from imagin.claims.validation import (
     ClaimCheck,
     PartsBlocked,
     check_claim,
-    claim_loading,
     validate_parts,
 )
 from imagin.db import get_db
 from imagin.domain.status import Part
 from imagin.missions.page import render_mission_tab
-from imagin.missions.queries import get_own_mission
+from imagin.missions.queries import WHOLE_CLAIM, get_own_mission
 from imagin.models import Mission
 from imagin.rendering import (
     SummaryItem,
     back_to,
-    form_errors,
     refuse_conflicts,
     reload_page,
     render_page,
@@ -61,7 +59,7 @@ def require_login() -> None:
 
 def _mission(number: int) -> Mission:
     """The intervenant's mission with its whole claim (404 for anybody else's)."""
-    return get_own_mission(number, current_user.id, *claim_loading())
+    return get_own_mission(number, current_user.id, *WHOLE_CLAIM)
 
 
 def _blocked_items(mission: Mission, check: ClaimCheck | None, parts) -> list[SummaryItem]:
@@ -79,12 +77,12 @@ def _blocked_items(mission: Mission, check: ClaimCheck | None, parts) -> list[Su
 
 def _render_pay(mission, form, rates, *, status=200, entry=None, blocked=None, **extra):
     pay = pay_view(mission, rates, entry)
-    summary = [*form_errors(form), *_blocked_items(mission, blocked, [Part.PAY])]
     context = dict(
         form=form,
         pay=pay,
         blocked=blocked.blockers[Part.PAY] if blocked else None,
-        error_summary=summary if status >= 400 else [],
+        summary_of=[form],
+        error_summary=_blocked_items(mission, blocked, [Part.PAY]),
         **extra,
     )
     return render_mission_tab(mission, "remuneration", status=status, **context)
@@ -198,16 +196,14 @@ def pay_estimate(number: int):
 def _render_summary(mission, form, *, status=200, check=None, **extra):
     db = get_db()
     check = check or check_claim(db, mission, load_rates(db), clock.today())
-    summary = [*form_errors(form)]
-    if status == 422:
-        summary += _blocked_items(mission, check, list(Part))
     context = dict(
+        summary_of=[form],
+        error_summary=_blocked_items(mission, check, list(Part)) if status == 422 else [],
         validate_form=form,
         check=check,
         pay=check.pay,
         travel=check.travel,
         receipts=check.receipts,
-        error_summary=summary,
         **extra,
     )
     return render_mission_tab(mission, "recapitulatif", status=status, **context)

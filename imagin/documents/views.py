@@ -36,7 +36,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from imagin import clock
 from imagin.claims.editing import ANY_VERSION, commit, ensure_editable
 from imagin.claims.rates import load_rates
-from imagin.claims.validation import claim_loading
 from imagin.db import get_db
 from imagin.documents.bundle import build_bundle, claim_summary_lines
 from imagin.documents.checks import display_name, inspect_upload
@@ -57,12 +56,11 @@ from imagin.documents.receipts import new_links, parse_refs, set_links
 from imagin.documents.service import Quota, delete_document, store_document
 from imagin.domain.status import Part, edit_refusal
 from imagin.manage.access import get_managed_mission, managed_missions, require_manager
-from imagin.missions.queries import get_own_mission
+from imagin.missions.queries import WHOLE_CLAIM, get_own_mission
 from imagin.models import Claim, Document, Mission
 from imagin.rendering import (
     Event,
     back_to,
-    form_errors,
     fragment,
     part,
     refuse_conflicts,
@@ -88,6 +86,8 @@ REQUEST_TOO_LARGE = (
 MESSAGES = "pieces-messages"
 SUCCESS, ERROR = "pieces-success", "pieces-error"
 LINKS_SAVED = "Ce que « {name} » justifie est enregistré."
+# An upload's answer goes beside its file's name, in its own row, whatever its status.
+BESIDE_THE_FILE = {"HX-Retarget": "next .upload__message", "HX-Reswap": "outerHTML"}
 
 bp.add_app_template_global(documents_view)
 bp.add_app_template_filter(document_type)
@@ -106,7 +106,7 @@ def require_login() -> None:
 
 def _own_mission(number: int) -> Mission:
     """The intervenant's mission with what the section needs (404 for anybody else's)."""
-    return get_own_mission(number, current_user.id, *claim_loading())
+    return get_own_mission(number, current_user.id, *WHOLE_CLAIM)
 
 
 def _document(number: int, document_id: int, *condition) -> Document:
@@ -191,10 +191,7 @@ def upload(number: int):
         # refusal beside its row, and the files kept in the list on its next load.
         several = len(outcomes) > 1
         messages = [f"« {name} » : {o.message}" if several else o.message for name, o in refused]
-        response = _refused(number, messages, refused[0][1].status)
-        if events:
-            response.headers["HX-Trigger"] = Event.DOCUMENTS_CHANGED.value
-        return response
+        return _refused(number, messages, refused[0][1].status, events=events)
     pieces = _view(_own_mission(number))
     return fragment(
         "documents/_document_rows.html",
@@ -250,7 +247,7 @@ def _flash_outcome(number: int, name: str, outcome, refs) -> None:
         flash(f"« {name} » n'a pas été enregistré : {outcome.message}", ERROR)
 
 
-def _refused(number: int, messages: list[str], status: int):
+def _refused(number: int, messages: list[str], status: int, *, events=()):
     """Why nothing (more) was kept: beside the file under HTMX, in the section without."""
     if not wants_fragment():
         for message in messages:
@@ -262,7 +259,8 @@ def _refused(number: int, messages: list[str], status: int):
         "documents/_upload_error.html",
         status=status,
         messages=messages,
-        headers={"HX-Retarget": "next .upload__message", "HX-Reswap": "outerHTML"},
+        events=events,
+        headers=BESIDE_THE_FILE,
     )
 
 
@@ -279,7 +277,7 @@ def _duplicate_offer(mission, pieces: DocumentsView, refused: DuplicateDocument,
         document=existing,
         message=refused.message,
         form=pieces.links_form(existing, [str(ref) for ref in refs], formdata=None),
-        headers={"HX-Retarget": "next .upload__message", "HX-Reswap": "outerHTML"},
+        headers=BESIDE_THE_FILE,
     )
 
 
@@ -345,7 +343,7 @@ def _links_page(mission, pieces, document, *, form=None, status=200, **extra):
         pieces=pieces,
         document=document,
         form=form,
-        error_summary=form_errors(form) if status >= 400 else [],
+        summary_of=[form],
         **extra,
     )
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from imagin.db import get_db
 from imagin.domain.roles import MANAGERS, Role
-from imagin.missions.queries import MAX_MISSION_NUMBER, MISSION_HEADER
+from imagin.missions.queries import MAX_MISSION_NUMBER, MISSION_HEADER, WHOLE_CLAIM
 from imagin.models import Mission, bureau_member
 
 
@@ -43,15 +43,12 @@ def get_managed_mission(number: int) -> Mission:
 
     :raise 404: if the mission does not exist or belongs to another bureau.
     """
-    # Imported here: the claims package's views import this module.
-    from imagin.claims.validation import claim_loading
-
     if not 0 < number <= MAX_MISSION_NUMBER:
         abort(404)
     mission = get_db().scalar(
         select(Mission)
         .where(Mission.number == number, managed_missions())
-        .options(*MISSION_HEADER, joinedload(Mission.claim), *claim_loading())
+        .options(*MISSION_HEADER, joinedload(Mission.claim), *WHOLE_CLAIM)
     )
     if mission is None:
         abort(404)

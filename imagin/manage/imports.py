@@ -558,30 +558,20 @@ class _Import:
                 action = Action.REIMPORT_CLOSE
             else:
                 continue
-            apply_transition(
-                self.db,
-                mission,
-                part,
-                action,
-                self.manager,
-                now=now,
-                detail={"source": "import", "line": row.line},
-            )
+            self._transition(mission, part, action, row, now)
+
+    def _transition(self, mission, part, action, row, now, reason: str | None = None) -> None:
+        """A change of status of the import, through the state machine, with its line."""
+        detail = {"source": "import", "line": row.line}
+        apply_transition(
+            self.db, mission, part, action, self.manager, now=now, reason=reason, detail=detail
+        )
 
     def _cancel(self, mission: Mission, row: ConvocationRow, now: dt.datetime) -> None:
         """The convocation is cancelled: both parts "Annulé", and the intervenant is told."""
         reason = row.cancel_reason or CANCELLED_BY_IMPORT
         for part in Part:
-            apply_transition(
-                self.db,
-                mission,
-                part,
-                Action.CANCEL,
-                self.manager,
-                now=now,
-                reason=reason,
-                detail={"source": "import", "line": row.line},
-            )
+            self._transition(mission, part, Action.CANCEL, row, now, reason)
         mission.cancelled = True
         mission.cancel_reason = reason
         notify_mission_cancelled(self.db, mission, reason)

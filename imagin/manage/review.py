@@ -141,7 +141,7 @@ def bulk_approve(
 ) -> BulkResult:
     """Approve every part of these claims that can be; say why for each that cannot.
 
-    The missions must have their whole claim loaded (``claim_loading``). The caller
+    The missions must have their whole claim loaded (``WHOLE_CLAIM``). The caller
     commits; the e-mails are queued in the same transaction.
     """
     result = BulkResult()

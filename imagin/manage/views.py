@@ -11,7 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from imagin import clock
 from imagin.claims.editing import STALE_FOR_MANAGER, commit
 from imagin.claims.rates import load_rates
-from imagin.claims.validation import check_claim, claim_loading
+from imagin.claims.validation import check_claim
 from imagin.db import get_db
 from imagin.documents.page import documents_view
 from imagin.domain.roles import Role
@@ -26,7 +26,7 @@ from imagin.manage.access import (
 from imagin.manage.forms import ApproveForm, BulkForm, ExportForm, QueueFilterForm, ReasonForm
 from imagin.manage.payment import ExportRefused, export_parts, managed_batches, payable_parts
 from imagin.manage.queries import QueueRow, filter_choices, queue, status_counts
-from imagin.missions.queries import correction_reason, history
+from imagin.missions.queries import WHOLE_CLAIM, correction_reason, history
 from imagin.models import Bureau, Mission, PaymentBatch
 from imagin.notifications import MESSAGE_LOADING
 from imagin.rendering import back_to, refuse_conflicts, render_page
@@ -202,7 +202,7 @@ def bulk_approve():
         db.scalars(
             select(Mission)
             .where(Mission.number.in_(numbers), managed_missions())
-            .options(*MESSAGE_LOADING, *claim_loading())
+            .options(*MESSAGE_LOADING, *WHOLE_CLAIM)
             .order_by(Mission.number)
         )
         .unique()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session, defaultload
+from sqlalchemy.orm import Session
 
 from imagin.claims.editing import ensure_editable, touch
 from imagin.domain import travel as rules
@@ -42,12 +42,6 @@ CANCELLED = "Mission annulée : aucun frais de déplacement n'est remboursé."
 KM_COUNTED = (PartStatus.VALIDATED, PartStatus.APPROVED, PartStatus.IN_PAYMENT)
 KM_MODES = sorted(mode.value for mode in rules.KM_MODES)
 OTHER_KINDS = frozenset(rules.OTHER_EXPENSE_KINDS)
-
-
-def loader_options() -> tuple:
-    """Loader options for get_own_mission: the claim's legs and expenses, one query each."""
-    claim = defaultload(Mission.claim)
-    return (claim.selectinload(Claim.legs), claim.selectinload(Claim.expenses))
 
 
 def get_own_leg(mission: Mission, leg_id: int) -> TravelLeg:

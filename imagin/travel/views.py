@@ -28,13 +28,12 @@ from imagin.domain.money import format_number
 from imagin.domain.status import Part, edit_refusal
 from imagin.domain.travel import MODE_LABELS, MODES, Mode, meal_windows_text
 from imagin.missions.page import render_mission_tab
-from imagin.missions.queries import get_own_mission
+from imagin.missions.queries import WHOLE_CLAIM, get_own_mission
 from imagin.rendering import (
     Event,
     back_to,
     date_fr,
     euros,
-    form_errors,
     fragment,
     part,
     refuse_conflicts,
@@ -51,7 +50,6 @@ from imagin.travel.service import (
     leg_data,
     leg_entry,
     leg_errors,
-    loader_options,
     new_leg_data,
     return_leg_data,
     save_expenses,
@@ -109,7 +107,7 @@ def night_label(night: str) -> str:
 
 
 def _mission(number: int):
-    return get_own_mission(number, current_user.id, *loader_options())
+    return get_own_mission(number, current_user.id, *WHOLE_CLAIM)
 
 
 def _leg(mission, leg_id: int):
@@ -153,7 +151,7 @@ def _render_tab(mission, *, status: int = 200, form=None, **extra):
         expenses_form=form,
         lazy_sections=lazy,
         meal_windows=meal_windows_text(),
-        error_summary=form_errors(form) if status >= 400 and form is not None else [],
+        summary_of=[form],
         **extra,
     )
 
@@ -174,15 +172,8 @@ def amounts(number: int):
     """The amounts with their reasons and the receipts: reloaded after every change."""
     if not wants_fragment():
         return back_to(_tab_url(number, "montants"))
-    mission = get_own_mission(number, current_user.id, *_with_documents())
+    mission = _mission(number)
     return fragment("travel/_amounts.html", mission=mission, travel=_travel(mission))
-
-
-def _with_documents() -> tuple:
-    # The amounts section says which receipts are still to provide.
-    from imagin.claims.validation import claim_loading
-
-    return claim_loading()
 
 
 def _expenses_fragment(mission, travel, form, *, status: int = 200, **extra):
@@ -275,7 +266,7 @@ def _leg_form_page(mission, form, key: str, *, leg=None, title: str, status: int
         action=action,
         cancel=cancel,
         title=title,
-        error_summary=form_errors(form) if status >= 400 else [],
+        summary_of=[form],
         **extra,
     )
 

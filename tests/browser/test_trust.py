@@ -17,12 +17,9 @@ from sqlalchemy import delete, select, update
 
 from imagin.db import get_db
 from imagin.models import (
-    AuditEvent,
     Claim,
     Document,
-    Expense,
     FrozenAmount,
-    HoursLine,
     Mission,
     TravelLeg,
     User,
@@ -51,46 +48,31 @@ def unexpected(messages: list[str]) -> list[str]:
 
 
 @pytest.fixture
-def trains_621(live_app):
-    """Mission 621 as new, with a train there (07:00–09:00) and back (18:30–21:30)."""
+def trains_621(live_app, fresh_621):
+    """Mission 621 as new, without documents, with a train there (07:00–09:00) and back
+    (18:30–21:30)."""
     with live_app.app_context():
         db = get_db()
-        mission = db.scalar(select(Mission).where(Mission.number == 621))
-        claim = mission.claim
+        claim = db.scalar(select(Claim).join(Mission).where(Mission.number == 621))
         folder = Path(live_app.config["UPLOAD_DIR"])
         for document in claim.documents:
             (folder / document.stored_name).unlink(missing_ok=True)
-        for rows in (Document, HoursLine, TravelLeg, Expense, FrozenAmount):
+        for rows in (Document, FrozenAmount):
             db.execute(delete(rows).where(rows.claim_id == claim.id))
-        db.execute(
-            delete(AuditEvent).where(
-                AuditEvent.mission_id == mission.id, AuditEvent.action != "convocation"
-            )
-        )
-        db.execute(
-            update(Claim)
-            .where(Claim.id == claim.id)
-            .values(
-                pay_status="non_valide",
-                travel_status="non_valide",
-                done=None,
-                candidates=None,
-                pay_amount_cents=None,
-                travel_amount_cents=None,
-                version=Claim.version + 1,
-            )
-        )
         db.execute(update(User).where(User.email == CLAIRE).values(vehicle_cv=5))
-        for start, city, end, to in (
-            (7, "ST LO", 9, "ALENCON CEDEX"),
-            (18, "ALENCON CEDEX", 21, "ST LO"),
+        for (start, city), (end, to) in (
+            ((DAY.replace(hour=7), "ST LO"), (DAY.replace(hour=9), "ALENCON CEDEX")),
+            (
+                (DAY.replace(hour=18, minute=30), "ALENCON CEDEX"),
+                (DAY.replace(hour=21, minute=30), "ST LO"),
+            ),
         ):
             db.add(
                 TravelLeg(
                     claim_id=claim.id,
-                    departure_at=DAY.replace(hour=start, minute=30 if start == 18 else 0),
+                    departure_at=start,
                     departure_city=city,
-                    arrival_at=DAY.replace(hour=end, minute=30 if end == 21 else 0),
+                    arrival_at=end,
                     arrival_city=to,
                     mode="train",
                     fare_cents=3550,

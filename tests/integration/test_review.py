@@ -11,9 +11,10 @@ from sqlalchemy import delete, select
 
 from imagin import clock
 from imagin.claims.rates import load_rates
-from imagin.claims.validation import check_claim, claim_loading
+from imagin.claims.validation import check_claim
 from imagin.documents.receipts import receipts_view
 from imagin.domain.status import PartStatus
+from imagin.missions.queries import WHOLE_CLAIM
 from imagin.models import Claim, Document, Mission
 from tests.builders import claim_of, documents
 from tests.conftest import GESTIONNAIRE, AuthActions, csrf_from, database, plain
@@ -108,7 +109,7 @@ def test_demo_data_has_no_part_validated_without_its_receipts(app):
 
         db = get_db()
         rates = load_rates(db)
-        missions = db.scalars(select(Mission).options(*claim_loading())).unique().all()
+        missions = db.scalars(select(Mission).options(*WHOLE_CLAIM)).unique().all()
         checked = 0
         for mission in missions:
             if mission.claim.travel not in PASSED_BY_THE_INTERVENANT:
