@@ -528,15 +528,7 @@ class _Import:
         mission.pay_applies = row.pay_applies
         mission.travel_applies = row.travel_right
         self._set_days(mission, row)
-        self.db.add(
-            AuditEvent(
-                mission=mission,
-                actor_id=self.manager.id,
-                at=now,
-                action="convocation",
-                detail={"source": "import", "line": row.line, "update": list(planned.changes)},
-            )
-        )
+        self._event(mission, "convocation", row, now, update=list(planned.changes))
         if row.cancelled:
             self._cancel(mission, row, now)
         else:
@@ -546,6 +538,18 @@ class _Import:
             notify_convocation(self.db, mission)
         elif not row.cancelled and ANNOUNCED & set(planned.changes):
             self._announce(mission, planned, before, now)
+
+    def _event(self, mission: Mission, action: str, row: ConvocationRow, now, **detail) -> None:
+        """A history event of the import, with the line it comes from."""
+        self.db.add(
+            AuditEvent(
+                mission=mission,
+                actor_id=self.manager.id,
+                at=now,
+                action=action,
+                detail={"source": "import", "line": row.line, **detail},
+            )
+        )
 
     def _follow_rights(self, mission: Mission, row: ConvocationRow, now: dt.datetime) -> None:
         """Each part follows its right: through the state machine's re-import transitions."""
@@ -589,15 +593,7 @@ class _Import:
         ]
         if not changes:
             return
-        self.db.add(
-            AuditEvent(
-                mission=mission,
-                actor_id=self.manager.id,
-                at=now,
-                action="mission_changed",
-                detail={"source": "import", "line": planned.row.line, "changes": changes},
-            )
-        )
+        self._event(mission, "mission_changed", planned.row, now, changes=changes)
         notify_mission_changed(self.db, mission, changes)
 
     @staticmethod
