@@ -298,6 +298,7 @@ def test_screenshots_of_the_documents_section(new_context, train_621, viewport):
         {"offline": False, "latency": 50, "downloadThroughput": -1, "uploadThroughput": 64_000},
     )
     choose(page, ("hotel.jpg", "image/jpeg", photo((1600, 1200), noise=True)))
+    send_chosen(page)
     bar = page.locator("li.upload progress").last
     page.wait_for_function(
         "() => { const b = document.querySelector('li.upload:not(.upload--failed) progress');"
