@@ -252,8 +252,10 @@ def init_app(app: Flask) -> None:
         duration=format_duration,
     )
     from imagin.anchors import anchor, href
-    from imagin.domain.roles import MANAGERS
+    from imagin.domain.roles import MANAGERS, Role
 
-    app.jinja_env.globals.update(events=Event, ref_href=href, ref_anchor=anchor, MANAGERS=MANAGERS)
+    app.jinja_env.globals.update(
+        events=Event, ref_href=href, ref_anchor=anchor, MANAGERS=MANAGERS, Role=Role
+    )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -12,6 +12,11 @@ class Role(StrEnum):
     GESTIONNAIRE = "gestionnaire"
     ADMIN = "admin"
 
+    @property
+    def label(self) -> str:
+        """ "Intervenant", "Gestionnaire", "Admin"."""
+        return self.value.capitalize()
+
 
 # Who may use the back office: gestionnaires of their bureaus, admins of every bureau.
 MANAGERS = frozenset({Role.GESTIONNAIRE, Role.ADMIN})
