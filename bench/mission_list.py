@@ -35,6 +35,7 @@ from imagin.auth.passwords import hash_password
 from imagin.db import get_db
 from imagin.demo import DEMO_PASSWORD, load_demo
 from imagin.migrations import upgrade
+from imagin.storage import get_storage
 
 BENCH_DIR = Path(__file__).resolve().parent
 SERVE = BENCH_DIR / "serve.py"
@@ -68,7 +69,7 @@ def prepare_database(instance: Path) -> None:
     engine = app.extensions["imagin.engine"]
     upgrade(engine)
     with app.app_context():
-        load_demo(get_db(), hash_password(DEMO_PASSWORD), clock.today())
+        load_demo(get_db(), hash_password(DEMO_PASSWORD), clock.today(), storage=get_storage())
     # Closing the last connection checkpoints the WAL before the server opens the file.
     engine.dispose()
 

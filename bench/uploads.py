@@ -137,7 +137,6 @@ def phone_photo(rng: random.Random, limit: int) -> bytes:
 def multipart(name: str, data: bytes, content_type: str) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="receipt"\r\n\r\nautre\r\n'
         f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
         f"Content-Type: {content_type}\r\n\r\n"
     ).encode()

@@ -13,8 +13,9 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 
 from imagin import create_app
+from imagin.domain.roles import Role
 
-ROLES = ("intervenant", "gestionnaire", "admin")
+ROLES = tuple(role.value for role in Role)
 
 
 @click.command("serve")
@@ -109,7 +110,7 @@ def _stop_on_sigterm(server) -> None:
 @click.command("create-user")
 @with_appcontext
 @click.argument("email")
-@click.option("--role", type=click.Choice(ROLES), default="intervenant", show_default=True)
+@click.option("--role", type=click.Choice(ROLES), default=Role.INTERVENANT.value, show_default=True)
 @click.option("--first-name", default="")
 @click.option("--last-name", default="")
 def create_user_command(email: str, role: str, first_name: str, last_name: str) -> None:

@@ -17,30 +17,38 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from imagin import clock
+from imagin.domain.refs import ReceiptRef
+from imagin.domain.roles import Role
+from imagin.domain.status import Part
 from imagin.domain.status import PartStatus as S
+from imagin.domain.transitions import Action
 from imagin.models import (
     AuditEvent,
     Bureau,
     Claim,
+    Document,
     Exam,
     ExamCentre,
     ExamSession,
     Expense,
+    FrozenAmount,
     HoursLine,
     Mission,
     MissionDay,
     MissionType,
+    ReceiptLink,
     TravelLeg,
     User,
 )
+from imagin.storage import Storage
 
 DEMO_PASSWORD = "imagin-demo"  # noqa: S105  (the documented demo password)
 
 ACCOUNTS = (
-    ("claire.martin@example.fr", "intervenant", "Claire", "Martin"),
-    ("paul.durand@example.fr", "intervenant", "Paul", "Durand"),
-    ("dec.orleans@example.fr", "gestionnaire", "Nadia", "Lefèvre"),
-    ("admin@example.fr", "admin", "Alex", "Admin"),
+    ("claire.martin@example.fr", Role.INTERVENANT, "Claire", "Martin"),
+    ("paul.durand@example.fr", Role.INTERVENANT, "Paul", "Durand"),
+    ("dec.orleans@example.fr", Role.GESTIONNAIRE, "Nadia", "Lefèvre"),
+    ("admin@example.fr", Role.ADMIN, "Alex", "Admin"),
 )
 
 BUREAUS = (
@@ -126,6 +134,9 @@ class DemoMission:
     reason: str | None = None
     pay_cents: int | None = None
     history: list[tuple[str, str | None, S | None, S | None, str]] = field(default_factory=list)
+    # Supporting documents: (file name, title, lines of text, what it justifies). Every
+    # validated travel part has a document for each receipt its amounts need.
+    documents: list[tuple[str, str, list[str], list]] = field(default_factory=list)
 
 
 def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
@@ -189,6 +200,15 @@ def demo_missions(today: dt.date) -> list[DemoMission]:
             pay_cents=4 * 549,
             expenses=[("meal", d(2024, 6, 12), "dejeuner", "autre")],
             travel_cents=136 * 32 + 2000,
+            # Meals need a receipt for missions from January to July 2024.
+            documents=[
+                (
+                    "ticket-dejeuner-12-06-2024.pdf",
+                    "Brasserie du Port — Hérouville-Saint-Clair",
+                    ["12/06/2024 12:40", "Menu du jour : 21,50 €", "Payé par carte bancaire"],
+                    [ReceiptRef.meal(d(2024, 6, 12), "dejeuner")],
+                )
+            ],
             legs=[
                 (
                     _at(d(2024, 6, 12), 6, 45),
@@ -254,6 +274,24 @@ def demo_missions(today: dt.date) -> list[DemoMission]:
             ],
             # 2 tickets of 58,40 €, 2 nights of 85 €, 3 meals of 20 € and one of 10 €.
             travel_cents=2 * 5840 + 2 * 8500 + 3 * 2000 + 1000,
+            # One e-ticket for the way there and back, one invoice for both nights.
+            documents=[
+                (
+                    "e-billet-saint-lo-orleans.pdf",
+                    "E-billet aller-retour",
+                    [
+                        "Aller : 02/07/2025 17:10 SAINT-LO → 21:05 ORLEANS — 58,40 €",
+                        "Retour : 04/07/2025 13:30 ORLEANS → 17:40 SAINT-LO — 58,40 €",
+                    ],
+                    ["leg:0", "leg:1"],
+                ),
+                (
+                    "facture-hotel-orleans.pdf",
+                    "Hôtel de la Cathédrale — Orléans",
+                    ["Nuits du 02/07/2025 et du 03/07/2025", "2 × 85,00 € = 170,00 €"],
+                    [ReceiptRef.night(d(2025, 7, 2)), ReceiptRef.night(d(2025, 7, 3))],
+                ),
+            ],
             legs=[
                 (
                     _at(d(2025, 7, 2), 17, 10),
@@ -446,8 +484,11 @@ def _by(session: Session, model, **criteria):
     return session.scalar(select(model).filter_by(**criteria))
 
 
-def load_demo(session: Session, password_hash: str, today: dt.date) -> bool:
-    """Load the demo data into an empty database; False (and nothing done) if it is there."""
+def load_demo(session: Session, password_hash: str, today: dt.date, *, storage: Storage) -> bool:
+    """Load the demo data into an empty database; False (and nothing done) if it is there.
+
+    The supporting documents are written to ``storage``.
+    """
     if session.scalar(select(func.count()).select_from(Mission).where(Mission.number == 621)):
         return False
     users = {}
@@ -476,8 +517,14 @@ def load_demo(session: Session, password_hash: str, today: dt.date) -> bool:
         [*bureaus.values(), *exams.values(), *sessions.values(), *centres.values(), *types.values()]
     )
 
-    for spec in demo_missions(today):
-        _add_mission(session, spec, users, bureaus, exams, sessions, centres, types)
+    added = [
+        (spec, _add_mission(session, spec, users, bureaus, exams, sessions, centres, types))
+        for spec in demo_missions(today)
+    ]
+    session.flush()
+    for spec, mission in added:
+        _add_documents(session, storage, spec, mission)
+        _freeze_travel(session, spec, mission)
     session.commit()
     return True
 
@@ -562,6 +609,82 @@ def _add_mission(session, spec: DemoMission, users, bureaus, exams, sessions, ce
     if spec.history and spec.history[0][0] in ("validate", "declare_not_done"):
         claim.validated_at = _at(last_day + dt.timedelta(days=1), 10)
         claim.validated_by = users[spec.owner]
+    return mission
+
+
+def _add_documents(session: Session, storage: Storage, spec: DemoMission, mission: Mission):
+    """The mission's supporting documents, stored, linked to what they justify."""
+    if not spec.documents:
+        return
+    from imagin.documents.bundle import text_pdf
+
+    legs = sorted(mission.claim.legs, key=lambda leg: leg.departure_at)
+    at = _at(mission.ends_on + dt.timedelta(days=1), 9)
+    for name, title, lines, justified in spec.documents:
+        data = text_pdf(title, lines)
+        stored = storage.save_bytes(data, extension=".pdf")
+        refs = [
+            ReceiptRef.leg(legs[int(ref.split(":")[1])].id) if isinstance(ref, str) else ref
+            for ref in justified
+        ]
+        document = Document(
+            original_name=name,
+            stored_name=stored.name,
+            content_type="application/pdf",
+            size=stored.size,
+            sha256=stored.sha256,
+            uploaded_at=at,
+            uploaded_by_id=mission.intervenant.id,
+            links=[ReceiptLink(kind=ref.kind.value, key=ref.key) for ref in refs],
+        )
+        mission.claim.documents.append(document)
+        session.flush()
+        session.add(
+            AuditEvent(
+                mission=mission,
+                actor_id=mission.intervenant.id,
+                at=at,
+                action="document_added",
+                part=Part.TRAVEL.value,
+                detail={"document_id": document.id, "original_name": name},
+            )
+        )
+
+
+def _freeze_travel(session: Session, spec: DemoMission, mission: Mission) -> None:
+    """A validated travel part gets the amounts by category the real computation gives,
+    as validation freezes them; the demo's own figure must agree."""
+    from imagin.claims.rates import load_rates
+    from imagin.documents.receipts import receipts_view
+    from imagin.travel.service import frozen_amounts, frozen_detail, travel_view
+
+    claim = mission.claim
+    if claim.travel not in (S.VALIDATED, S.APPROVED, S.IN_PAYMENT):
+        return
+    view = travel_view(session, mission, load_rates(session))
+    frozen = frozen_amounts(view)
+    if sum(frozen.values()) != (spec.travel_cents or 0):
+        raise ValueError(f"demo mission {spec.number}: {frozen} ≠ {spec.travel_cents}")
+    receipts = receipts_view(view, claim.documents)
+    if not receipts.all_provided:
+        raise ValueError(f"demo mission {spec.number}: a receipt has no document")
+    labels = dict(receipts.choices)
+    for document in claim.documents:
+        for link in document.links:
+            link.label = labels.get(str(link.ref), "")
+    claim.frozen_amounts = [
+        FrozenAmount(category=str(category), amount_cents=cents)
+        for category, cents in frozen.items()
+    ]
+    validation = session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.mission_id == mission.id,
+            AuditEvent.action == Action.VALIDATE,
+            AuditEvent.part == Part.TRAVEL,
+        )
+    )
+    if validation is not None:
+        validation.detail = frozen_detail(view)
 
 
 def _expense(kind: str, day: dt.date, what: str, value) -> Expense:
@@ -577,11 +700,12 @@ def demo_command(if_empty: bool) -> None:
     """Load the demo data (running it twice changes nothing) and print the demo accounts."""
     from imagin.auth.passwords import hash_password
     from imagin.db import get_db
+    from imagin.storage import get_storage
 
     db = get_db()
     if if_empty and db.scalar(select(func.count()).select_from(Mission)):
         click.echo("La base contient déjà des missions : données de démonstration non chargées.")
-    elif load_demo(db, hash_password(DEMO_PASSWORD), clock.today()):
+    elif load_demo(db, hash_password(DEMO_PASSWORD), clock.today(), storage=get_storage()):
         click.echo("Données de démonstration chargées.")
     else:
         click.echo("Données de démonstration déjà présentes : rien n'a changé.")

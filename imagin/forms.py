@@ -5,6 +5,7 @@ from __future__ import annotations
 import wtforms
 from flask_wtf import FlaskForm
 from wtforms import IntegerField
+from wtforms.validators import StopValidation
 
 
 class Form(FlaskForm):
@@ -33,3 +34,8 @@ class WholeNumberField(IntegerField):
         except ValueError:
             self.data = None
             raise ValueError("Saisissez un nombre entier, sans virgule (par exemple 40).") from None
+
+    def pre_validate(self, form) -> None:
+        # What was typed is not a number: say that alone, not also that it is out of range.
+        if self.process_errors:
+            raise StopValidation()

@@ -13,13 +13,13 @@ from collections.abc import Iterable
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from imagin.auth.tokens import password_token
 from imagin.mail import queue_mail
-from imagin.models import Mission, OutgoingMail, PasswordLinkRequest, User
+from imagin.models import ExamCentre, Mission, MissionDay, OutgoingMail, PasswordLinkRequest, User
 from imagin.rendering import euros, long_date_fr, time_fr
 
 PART_NAMES = {"pay": "frais de rémunération", "travel": "frais de déplacement"}
@@ -45,13 +45,11 @@ class Message(NamedTuple):
 
 
 def external_url(endpoint: str, **values) -> str:
-    """The absolute address of a page, for a link in an e-mail.
+    """The absolute address of a page, for a link in an e-mail: PUBLIC_URL and URL_PREFIX.
 
-    In a request, the address the user reached us by; elsewhere (a command),
-    PUBLIC_URL followed by URL_PREFIX.
+    Never the address a request came by: its Host header is the sender's to choose,
+    and a link in an e-mail (a password link among them) must lead to the site.
     """
-    if has_request_context():
-        return url_for(endpoint, **values, _external=True)
     app = current_app
     public = urlsplit(app.config.get("PUBLIC_URL") or "http://127.0.0.1:8080")
     adapter = app.url_map.bind(
@@ -124,11 +122,32 @@ def notify_approved(db: Session, mission: Mission, part: str) -> OutgoingMail:
     return queue_mail(db, *approved_message(mission, part))
 
 
-def notify_in_payment(
-    db: Session, mission: Mission, parts: Iterable[str], amount_cents: int
-) -> OutgoingMail:
-    """Tell the intervenant that parts of the claim are "Mis en paiement", and for how much."""
-    return queue_mail(db, *in_payment_message(mission, parts, amount_cents))
+def notify_mission_changed(db: Session, mission: Mission, changes: list[str]) -> OutgoingMail:
+    """Tell the intervenant that the DEC changed the mission's dates, times or place."""
+    return queue_mail(db, *mission_changed_message(mission, changes))
+
+
+def notify_mission_cancelled(db: Session, mission: Mission, reason: str) -> OutgoingMail:
+    """Tell the intervenant that the mission is cancelled, and why."""
+    return queue_mail(db, *mission_cancelled_message(mission, reason))
+
+
+def day_text(day: MissionDay) -> str:
+    """ "le vendredi 02/12/2022 à 09:00 (1 journée)"."""
+    return (
+        f"le {long_date_fr(day.day)} à {time_fr(day.start_time)} "
+        f"({_days(day.half_days)} journée{'s' if day.half_days > 2 else ''})"
+    )
+
+
+def days_text(days: Iterable[MissionDay]) -> str:
+    """A mission's days in one line, as a change of them is told."""
+    return " ; ".join(day_text(day) for day in sorted(days, key=lambda d: d.day))
+
+
+def place_text(centre: ExamCentre) -> str:
+    """ "LYCEE MALHERBE (0140061H), CAEN"."""
+    return f"{centre.name} ({centre.code}), {centre.commune}"
 
 
 def convocation_message(mission: Mission) -> Message:
@@ -165,6 +184,30 @@ def convocation_message(mission: Mission) -> Message:
     lines += [*_contact(mission)]
     subject = f"Convocation — mission N° {mission.number} — {mission.exam.name}"
     return Message(mission.intervenant.email, subject, "\n".join(lines))
+
+
+def mission_changed_message(mission: Mission, changes: list[str]) -> Message:
+    """What the DEC changed in the mission (dates, times, place), before → after."""
+    return _about_the_mission(
+        mission,
+        f"Mission modifiée — mission N° {mission.number}",
+        f"La DEC a modifié votre mission N° {mission.number} :",
+        *(f"  - {change}" for change in changes),
+        "",
+        "Vos saisies sont conservées ; vérifiez-les au regard de ces changements.",
+    )
+
+
+def mission_cancelled_message(mission: Mission, reason: str) -> Message:
+    """The mission is cancelled: nothing is to be claimed for it."""
+    return _about_the_mission(
+        mission,
+        f"Mission annulée — mission N° {mission.number}",
+        f"La DEC a annulé votre mission N° {mission.number} (statut « Annulé »).",
+        "",
+        "Motif :",
+        reason.strip(),
+    )
 
 
 def sent_back_message(mission: Mission, part: str, reason: str) -> Message:

@@ -8,6 +8,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event, text
@@ -17,6 +18,7 @@ from imagin.auth.passwords import hash_password
 from imagin.db import Base, get_db, make_engine
 from imagin.demo import DEMO_PASSWORD, load_demo
 from imagin.migrations import upgrade
+from imagin.storage import Storage
 
 POSTGRES_URL = os.environ.get("IMAGIN_TEST_DATABASE_URL")
 # Reference data loaded by the migration, kept between tests.
@@ -63,7 +65,8 @@ def template_database(tmp_path_factory, demo_password_hash) -> str | None:
     from sqlalchemy.orm import Session
 
     with Session(engine) as session:
-        load_demo(session, demo_password_hash, clock.today())
+        # The demo's documents, beside the file: copied with it for each test.
+        load_demo(session, demo_password_hash, clock.today(), storage=Storage(uploads_of(path)))
     # Closing the last connection checkpoints the WAL into the file we copy.
     engine.dispose()
     assert not path.with_name("imagin.db-wal").exists()
@@ -80,12 +83,20 @@ def database_url(template_database, tmp_path, demo_password_hash) -> str:
         from sqlalchemy.orm import Session
 
         with Session(engine) as session:
-            load_demo(session, demo_password_hash, clock.today())
+            load_demo(
+                session, demo_password_hash, clock.today(), storage=Storage(tmp_path / "uploads")
+            )
         engine.dispose()
         return POSTGRES_URL
     path = tmp_path / "imagin.db"
     shutil.copyfile(template_database, path)
+    shutil.copytree(uploads_of(template_database), tmp_path / "uploads")
     return f"sqlite:///{path}"
+
+
+def uploads_of(database_path) -> Path:
+    """Where the demo's documents of a template database are kept: beside it."""
+    return Path(database_path).with_name("uploads")
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from wtforms.validators import Length, NumberRange, Optional
 
 from imagin.auth.identities import EVENT_LABELS, METHOD_LABELS, REFUSALS
 from imagin.db import get_db
+from imagin.domain.roles import Role
 from imagin.forms import QueryForm
 from imagin.models import AuthEvent, PortalIdentity, User
 from imagin.rendering import render_page
@@ -21,7 +22,7 @@ from imagin.rendering import render_page
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 PER_PAGE = 50
-ROLE_LABELS = {"intervenant": "Intervenant", "gestionnaire": "Gestionnaire", "admin": "Admin"}
+ROLE_LABELS = {role.value: role.label for role in Role}
 # How an account signs in, as the filter offers it.
 WAYS = {
     "portail": "Portail de l'académie",
@@ -34,7 +35,7 @@ WAYS = {
 @login_required
 def require_admin() -> None:
     """Admins only; anyone else gets the 404 of a page that does not exist."""
-    if current_user.role != "admin":
+    if current_user.role != Role.ADMIN:
         abort(404)
 
 

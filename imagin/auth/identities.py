@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from imagin.auth.profile import PortalProfile, bureau_codes_for
+from imagin.domain.roles import Role
 from imagin.models import AuthEvent, Bureau, PortalEstablishment, PortalIdentity, User
 
 log = logging.getLogger(__name__)
@@ -266,7 +267,9 @@ def _new_identity(
     else:
         if not profile.email:
             raise PortalRefused("no_email")
-        user = User(email=profile.email, role="intervenant", password_hash=None, active=True)
+        user = User(
+            email=profile.email, role=Role.INTERVENANT.value, password_hash=None, active=True
+        )
         db.add(user)
         record(
             db, "account_created", profile, method=profile.method, where=where, at=now, user=user
@@ -340,7 +343,7 @@ def _apply_group_rights(
 
     Without a mapping the portal does not manage rights; admins keep theirs.
     """
-    if not group_bureaus or user.role == "admin":
+    if not group_bureaus or user.role == Role.ADMIN:
         return
     codes = bureau_codes_for(profile.groups, group_bureaus)
     bureaus = list(db.scalars(select(Bureau).where(Bureau.code.in_(codes)).order_by(Bureau.code)))
@@ -350,7 +353,8 @@ def _apply_group_rights(
             "IMAGIN_SSO_GROUP_BUREAUS names unknown bureaus: %s", ", ".join(sorted(missing))
         )
     before = (user.role, sorted(b.code for b in user.bureaus))
-    after = ("gestionnaire" if bureaus else "intervenant", [b.code for b in bureaus])
+    role = Role.GESTIONNAIRE if bureaus else Role.INTERVENANT
+    after = (role.value, [b.code for b in bureaus])
     if before == after:
         return
     user.role, user.bureaus = after[0], bureaus

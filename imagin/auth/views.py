@@ -25,6 +25,7 @@ from imagin.auth.signed_in import SignedInUser, load_signed_in_user
 from imagin.auth.throttle import is_throttled, password_link_allowed, record_failure
 from imagin.auth.tokens import user_for_token
 from imagin.db import get_db
+from imagin.domain.roles import MANAGERS
 from imagin.extensions import login_manager
 from imagin.mail import wake_sender_after_commit
 from imagin.models import PasswordLinkRequest, User
@@ -38,6 +39,7 @@ BAD_CREDENTIALS = "Adresse électronique ou mot de passe incorrect."
 NEXT_KEY = "portal_next"
 # Where a portal user goes on to after signing out (see signed_out).
 SIGNED_OUT_KEY = "signed_out_to"
+SIGNED_OUT = "Vous êtes déconnecté(e). À bientôt sur IMAG'IN."
 
 
 login_manager.user_loader(load_signed_in_user)
@@ -45,7 +47,7 @@ login_manager.user_loader(load_signed_in_user)
 
 def home_url(user: User | SignedInUser) -> str:
     """Where a user starts: the DEC's queue for gestionnaires, their missions for others."""
-    if user.role in ("gestionnaire", "admin"):
+    if user.role in MANAGERS:
         return url_for("manage.index")
     return url_for("missions.index")
 
@@ -158,6 +160,7 @@ def logout():
         session[PAUSED_KEY] = portal_session.get("subject")
     target = _after_sign_out(portal_session)
     if target is None:
+        flash(SIGNED_OUT, "success")
         return redirect(url_for("auth.login"), 303)
     # The sign-out form may only lead to this site (CSP form-action 'self'): the portal's
     # address is reached from a page of ours.

@@ -11,6 +11,10 @@ from imagin.domain.pay import MAX_CANDIDATES, MAX_COPIES
 from imagin.forms import Form, QueryForm, WholeNumberField
 
 CERTIFY_LABEL = "Je certifie l'exactitude des informations saisies"
+CONFIRM_NOT_DONE_LABEL = (
+    "Je confirme que la mission n'a pas été effectuée : mes frais de déplacement "
+    "ne seront pas remboursés"
+)
 
 
 class TimeField(_TimeField):
@@ -85,6 +89,8 @@ class PayForm(PayFields, Form):
 
     version = HiddenField()
     certify = BooleanField(CERTIFY_LABEL)
+    # Asked only when "Non" would leave travel entries unpaid (see claims.views).
+    confirm_not_done = BooleanField(CONFIRM_NOT_DONE_LABEL)
 
 
 class PayEstimateForm(PayFields, QueryForm):
@@ -92,7 +98,9 @@ class PayEstimateForm(PayFields, QueryForm):
 
 
 class ValidateForm(Form):
-    """Validating the whole claim from the Récapitulatif tab."""
+    """Validating from the Récapitulatif (every part ready) or the Frais déplacement tab."""
 
     version = HiddenField()
     certify = BooleanField(CERTIFY_LABEL)
+    # "travel" from the Frais déplacement tab; empty: every part that can be validated.
+    part = HiddenField()

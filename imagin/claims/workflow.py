@@ -1,6 +1,7 @@
 """Applying the domain's state machine to stored claims, with their AuditEvents.
 
 Every change of status of a claim part goes through ``apply_transition``: the
+intervenant's validation, the DEC's review and payment, and the import. The
 domain decides whether it is allowed, this module records it.
 """
 
@@ -11,10 +12,10 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from imagin.domain.status import Part
 from imagin.domain.transitions import Action, Role, Transition, transition
+from imagin.domain.validation import mission_ended
 from imagin.models import AuditEvent, Mission
-
-PARTS = ("pay", "travel")
 
 
 class Actor(Protocol):
@@ -27,19 +28,10 @@ class Actor(Protocol):
     def role(self) -> str: ...
 
 
-def mission_ended(mission: Mission, today: dt.date) -> bool:
-    """A mission can be validated from the day after its last day."""
-    return today > mission.ends_on
-
-
-def validation_possible_from(mission: Mission) -> dt.date:
-    return mission.ends_on + dt.timedelta(days=1)
-
-
 def apply_transition(
     db: Session,
     mission: Mission,
-    part: str,
+    part: Part,
     action: Action,
     actor: Actor,
     *,
@@ -51,23 +43,20 @@ def apply_transition(
 
     ``detail`` is kept with the AuditEvent (e.g. what the amounts were computed from).
     """
+    part = Part(part)
     claim = mission.claim
-    current = claim.pay if part == "pay" else claim.travel
+    current = claim.pay if part is Part.PAY else claim.travel
     change = transition(
         current,
         action,
         Role(actor.role),
-        mission_ended=mission_ended(mission, now.date()),
+        mission_ended=mission_ended(mission.ends_on, now.date()),
         reason=reason,
-        validation_possible_from=validation_possible_from(mission),
+        mission_end=mission.ends_on,
     )
-    setattr(claim, f"{part}_status", change.after.value)
-    if part == "pay":
-        claim.pay_reason = change.reason if change.action is Action.SEND_BACK else claim.pay_reason
-    else:
-        claim.travel_reason = (
-            change.reason if change.action is Action.SEND_BACK else claim.travel_reason
-        )
+    setattr(claim, part.status_column, change.after.value)
+    if change.action is Action.SEND_BACK:
+        setattr(claim, f"{part.value}_reason", change.reason)
     claim.updated_at = now
     db.add(
         AuditEvent(
@@ -75,7 +64,7 @@ def apply_transition(
             actor_id=actor.id,
             at=now,
             action=change.action.value,
-            part=part,
+            part=part.value,
             before=change.before.value,
             after=change.after.value,
             reason=change.reason,

@@ -106,7 +106,7 @@ def build_bundle(
     storage: Storage,
     summary_lines: Sequence[str],
     *,
-    receipt_labels: Mapping[str, str] | None = None,
+    justifies: Mapping[int, str] | None = None,
     title: str = BUNDLE_TITLE,
 ) -> IO[bytes]:
     """One PDF: cover page(s), then each document in order; returned as a temporary file at 0."""
@@ -114,7 +114,7 @@ def build_bundle(
     # for a landscape image), and a document whose file cannot be read becomes a
     # page saying so: the page numbers on the cover stay true.
     entries = [_prepare(document, storage) for document in documents]
-    labels = receipt_labels or {}
+    labels = justifies or {}
     page_size = A4
     # The cover's line count does not depend on the page numbers it shows.
     cover_pages = len(_paginate(_cover(title, summary_lines, entries, labels, 1), page_size))
@@ -256,7 +256,7 @@ def _cover(
     title: str,
     summary_lines: Sequence[str],
     entries: Sequence[_Entry],
-    receipt_labels: Mapping[str, str],
+    justifies: Mapping[int, str],
     first_page: int,
 ) -> list[_Line]:
     width = A4[0] - 2 * MARGIN
@@ -270,9 +270,8 @@ def _cover(
     for number, entry in enumerate(entries, start=1):
         document = entry.document
         lines.append(_Line(_truncate(f"{number}. {document.original_name}", STRONG, width), STRONG))
-        key = document.receipt_key
-        justifies = receipt_labels.get(key, key) if key else "non précisé"
-        details = f"{_type_label(entry)} · justifie : {justifies}"
+        what = justifies.get(document.id) or "non précisé"
+        details = f"{_type_label(entry)} · justifie : {what}"
         lines += [_Line(part, BODY, INDENT) for part in _wrap(details, BODY, width - INDENT)]
         last = page + entry.pages - 1
         where = f"page {page}" if last == page else f"pages {page} à {last}"
@@ -420,3 +419,9 @@ def pdf_file(objects: Sequence[bytes], *, version: bytes = b"1.4", hidden: bytes
         xref,
     )
     return bytes(output)
+
+
+def text_pdf(title: str, lines: Sequence[str]) -> bytes:
+    """A one-page PDF of a title and lines of text (the demo's receipts)."""
+    page = [_Line(title, TITLE), *(_Line(line, BODY) for line in lines)]
+    return _text_pdf([page], A4)

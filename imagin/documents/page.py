@@ -1,4 +1,4 @@
-"""What the documents section shows: the documents, the receipts they cover, the upload form.
+"""What the documents section shows: the documents, the receipts they justify, the forms.
 
 The section sits in pages whose views belong to other blueprints (the Frais
 déplacement and Récapitulatif tabs, the gestionnaire's review), which already
@@ -10,27 +10,24 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import cached_property
 
 from flask import current_app
 
 from imagin.documents.errors import format_size, too_big_message
-from imagin.documents.forms import ACCEPT, UploadForm
-from imagin.documents.receipts import (
-    NO_LONGER_NEEDED,
-    OTHER,
-    NeededReceipt,
-    missing_receipts,
-    needed_receipts,
-    receipt_choices,
-)
-from imagin.domain.errors import Missing
+from imagin.documents.forms import ACCEPT, ReceiptsForm, UploadForm
+from imagin.documents.receipts import OTHER_LABEL, ReceiptsView, receipts_view
+from imagin.domain.receipts import LinkState
 from imagin.models import Document, Mission
-from imagin.travel.service import TravelView, travel_editable
+from imagin.travel.service import TravelView
 
 TYPE_LABELS = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
 # A stored file's extension, and the extensions a user's name may have for that content.
 SAME_FAMILY = {".pdf": (".pdf",), ".jpg": (".jpg", ".jpeg"), ".png": (".png",)}
+# Why a document's link no longer counts, after what it justified.
+DETACHED = {
+    LinkState.DELETED: "supprimé depuis",
+    LinkState.NOT_NEEDED: "plus demandé",
+}
 
 
 @dataclass
@@ -39,32 +36,37 @@ class DocumentsView:
 
     mission: Mission
     documents: list[Document]
-    choices: list[tuple[str, str]]
-    receipts: list[NeededReceipt]
+    receipts: ReceiptsView
     editable: bool
 
-    @cached_property
-    def labels(self) -> dict[str, str]:
-        return dict(self.choices)
+    @property
+    def by_id(self) -> dict[int, Document]:
+        return {document.id: document for document in self.documents}
 
     def justifies(self, document: Document) -> str:
-        """What the document was sent for, in the words of the receipts list."""
-        if not document.receipt_key:
-            return "non précisé"
-        return self.labels.get(document.receipt_key, NO_LONGER_NEEDED)
+        """What the document justifies now, in the words of the receipts list."""
+        labels = [link.label for link in self.receipts.justified(document)]
+        return " ; ".join(labels) if labels else OTHER_LABEL.lower()
 
-    @property
-    def missing(self) -> list[Missing]:
-        """What validation will refuse for, as the Récapitulatif lists it before the button."""
-        return missing_receipts(self.receipts) if self.editable else []
-
-    @property
-    def default_receipt(self) -> str:
-        """The first receipt still without a document, so several are sent in order."""
-        return next((r.key for r in self.receipts if not r.covered), OTHER)
+    def detached(self, document: Document) -> list[str]:
+        """What it was linked to and no longer counts for, e.g. "Billet — … (supprimé depuis)"."""
+        return [
+            f"{link.label} ({DETACHED[link.state]})" for link in self.receipts.detached(document)
+        ]
 
     def form(self, **kwargs) -> UploadForm:
-        return UploadForm(self.choices, self.default_receipt, **kwargs)
+        """The upload form; the first receipt still without a document comes checked."""
+        default = self.receipts.uncovered()[:1]
+        return UploadForm(self.receipts.choices, default, **kwargs)
+
+    def links_form(self, document: Document, extra: list[str] = (), **kwargs) -> ReceiptsForm:
+        """The form of what ``document`` justifies (with ``extra`` receipts checked too)."""
+        offered = {value for value, _label in self.receipts.choices}
+        chosen = self.receipts.chosen(document)
+        default = chosen + [value for value in extra if value in offered and value not in chosen]
+        return ReceiptsForm(
+            self.receipts.choices, default, prefix=f"document-{document.id}", **kwargs
+        )
 
     @property
     def rule(self) -> str:
@@ -81,21 +83,18 @@ def max_upload_bytes() -> int:
     return int(current_app.config["MAX_UPLOAD_BYTES"])
 
 
-def documents_view(mission: Mission, travel: TravelView) -> DocumentsView:
+def documents_view(
+    mission: Mission, travel: TravelView, receipts: ReceiptsView | None = None
+) -> DocumentsView:
     """The section's content, from the mission (access already checked) and its travel part."""
     documents = list(mission.claim.documents)
+    receipts = receipts or receipts_view(travel, documents)
     return DocumentsView(
         mission=mission,
         documents=documents,
-        choices=receipt_choices(travel),
-        receipts=needed_receipts(travel, documents),
-        editable=documents_editable(mission),
+        receipts=receipts,
+        editable=mission.travel_applies and travel.editable,
     )
-
-
-def documents_editable(mission: Mission) -> bool:
-    """Documents are the travel part's: they change with it, and are locked with it."""
-    return mission.travel_applies and travel_editable(mission.claim)
 
 
 def document_type(document: Document) -> str:

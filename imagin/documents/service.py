@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,7 @@ from imagin.documents.errors import (
     QuotaExceeded,
     format_size,
 )
-from imagin.models import AuditEvent, Claim, Document
+from imagin.models import AuditEvent, Claim, Document, ReceiptLink
 from imagin.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def document_detail(document: Document) -> dict[str, Any]:
         "content_type": document.content_type,
         "size": document.size,
         "sha256": document.sha256,
-        "receipt_key": document.receipt_key,
+        "receipts": [str(ref) for ref in document.refs],
         "uploaded_at": document.uploaded_at.isoformat() if document.uploaded_at else None,
     }
 
@@ -104,7 +104,7 @@ def store_document(
     quota: Quota,
     now: dt.datetime,
     uploaded_by_id: int | None = None,
-    receipt_key: str | None = None,
+    links: Sequence[ReceiptLink] = (),
 ) -> Document:
     """Write the file and commit its row and AuditEvent, or leave neither; commits the session.
 
@@ -126,7 +126,7 @@ def store_document(
         content_type=checked.content_type,
         size=stored.size,
         sha256=stored.sha256,
-        receipt_key=receipt_key,
+        links=list(links),
         uploaded_by_id=uploaded_by_id,
         # Not the column's default, the database's clock (UTC for SQLite): the app's.
         uploaded_at=now,

@@ -24,39 +24,51 @@ from flask import (
     abort,
     current_app,
     flash,
-    make_response,
-    redirect,
-    render_template,
     request,
     send_file,
     url_for,
 )
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm import defaultload, joinedload
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from imagin import clock
-from imagin.claims.service import LOCKED_MESSAGE, load_rates
+from imagin.claims.editing import ANY_VERSION, commit, ensure_editable
+from imagin.claims.rates import load_rates
 from imagin.db import get_db
 from imagin.documents.bundle import build_bundle, claim_summary_lines
 from imagin.documents.checks import display_name, inspect_upload
-from imagin.documents.errors import DocumentRefused, format_size, too_big_message
+from imagin.documents.errors import (
+    DocumentRefused,
+    DuplicateDocument,
+    format_size,
+    too_big_message,
+)
 from imagin.documents.page import (
     DocumentsView,
     document_type,
-    documents_editable,
     documents_view,
     download_name,
     max_upload_bytes,
 )
+from imagin.documents.receipts import new_links, parse_refs, set_links
 from imagin.documents.service import Quota, delete_document, store_document
+from imagin.domain.status import Part, edit_refusal
 from imagin.manage.access import get_managed_mission, managed_missions, require_manager
-from imagin.missions.queries import get_own_mission
+from imagin.missions.queries import WHOLE_CLAIM, get_own_mission
 from imagin.models import Claim, Document, Mission
-from imagin.rendering import render_page, wants_fragment
+from imagin.rendering import (
+    Event,
+    back_to,
+    fragment,
+    part,
+    refuse_conflicts,
+    render_page,
+    wants_fragment,
+)
 from imagin.storage import InvalidStoredName, get_storage
-from imagin.travel.service import loader_options, travel_view
+from imagin.travel.service import travel_view
 
 bp = Blueprint("documents", __name__)
 
@@ -64,12 +76,18 @@ NUMBER = "<int(max=2147483647):number>"
 DOCUMENT = "/<int(max=2147483647):document_id>"
 OWN = f"/missions/{NUMBER}/pieces"
 MANAGED = f"/gestion/missions/{NUMBER}/pieces"
-CHANGED = "documentsChanged"
 NO_TRAVEL = "Cette mission ne donne pas droit au remboursement des frais de déplacement."
 REQUEST_TOO_LARGE = (
     "Ce que vous avez envoyé dépasse {size} en tout : envoyez les fichiers en plusieurs fois "
     "({each} au plus chacun)."
 )
+# Flash categories shown inside the documents section, where the upload form is
+# (base.html leaves them out of the top of the page): the redirect lands there.
+MESSAGES = "pieces-messages"
+SUCCESS, ERROR = "pieces-success", "pieces-error"
+LINKS_SAVED = "Ce que « {name} » justifie est enregistré."
+# An upload's answer goes beside its file's name, in its own row, whatever its status.
+BESIDE_THE_FILE = {"HX-Retarget": "next .upload__message", "HX-Reswap": "outerHTML"}
 
 bp.add_app_template_global(documents_view)
 bp.add_app_template_filter(document_type)
@@ -88,14 +106,7 @@ def require_login() -> None:
 
 def _own_mission(number: int) -> Mission:
     """The intervenant's mission with what the section needs (404 for anybody else's)."""
-    claim = defaultload(Mission.claim)
-    return get_own_mission(
-        number,
-        current_user.id,
-        *loader_options(),
-        claim.selectinload(Claim.documents),
-        joinedload(Mission.intervenant),
-    )
+    return get_own_mission(number, current_user.id, *WHOLE_CLAIM)
 
 
 def _document(number: int, document_id: int, *condition) -> Document:
@@ -132,60 +143,67 @@ def _view(mission: Mission) -> DocumentsView:
     return documents_view(mission, travel_view(db, mission, load_rates(db)))
 
 
-def _tab_url(number: int) -> str:
-    return url_for("travel.deplacement", number=number, _anchor="pieces")
+def _section_url(number: int, anchor: str = "pieces") -> str:
+    return url_for("travel.deplacement", number=number, _anchor=anchor)
 
 
-def _back_to_section(number: int):
-    response = redirect(_tab_url(number), 303)
-    response.vary.add("HX-Request")
-    return response
+def _refusal(mission: Mission) -> str:
+    return edit_refusal(mission.claim.travel) if mission.travel_applies else NO_TRAVEL
 
 
 # --- Upload -----------------------------------------------------------------------------------
 
 
+def _upload_conflict(message: str, number: int):
+    return _refused(number, [message], 409)
+
+
 @bp.post(OWN)
+@refuse_conflicts(_upload_conflict)
 def upload(number: int):
     """Keep the files sent: one per request under HTMX, every file of the form without."""
     mission = _own_mission(number)
     pieces = _view(mission)
     form = pieces.form()
     if not pieces.editable:
-        return _refused(number, [LOCKED_MESSAGE if mission.travel_applies else NO_TRAVEL], 409)
+        return _refused(number, [_refusal(mission)], 409)
+    # Adding a document overwrites nothing typed elsewhere: any version of the page may.
+    ensure_editable(mission.claim, Part.TRAVEL, ANY_VERSION)
     if not form.validate():
-        return _refused(number, [*form.receipt.errors, *form.files.errors], 422)
+        return _refused(number, [*form.receipts.errors, *form.files.errors], 422)
+    refs = parse_refs(form.receipts.data or [], pieces.receipts) or []
     outcomes = [
-        (display_name(upload.filename), _keep(mission.claim, upload, form.receipt.data))
+        (display_name(upload.filename), _keep(mission.claim, upload, refs, pieces))
         for upload in form.uploads
     ]
     if not wants_fragment():
         for name, outcome in outcomes:
-            _flash_outcome(name, outcome)
-        return _back_to_section(number)
+            _flash_outcome(number, name, outcome, refs)
+        return back_to(_section_url(number, MESSAGES))
     stored = [outcome for _name, outcome in outcomes if isinstance(outcome, Document)]
     refused = [(n, o) for n, o in outcomes if isinstance(o, DocumentRefused)]
+    events = [Event.DOCUMENTS_CHANGED] if stored else []
+    if len(outcomes) == 1 and isinstance(refused[:1] and refused[0][1], DuplicateDocument):
+        # The same file is already in the claim: offer to link it to what was chosen.
+        return _duplicate_offer(mission, pieces, refused[0][1], refs)
     if refused:
         # The page sends one file per request; a client sending several gets every
         # refusal beside its row, and the files kept in the list on its next load.
         several = len(outcomes) > 1
         messages = [f"« {name} » : {o.message}" if several else o.message for name, o in refused]
-        response = _refused(number, messages, refused[0][1].status)
-    else:
-        rows = [
-            render_template(
-                "documents/_document_row.html", mission=mission, pieces=pieces, document=d
-            )
-            for d in stored
-        ]
-        response = make_response("".join(rows))
-    if stored:
-        response.headers["HX-Trigger"] = CHANGED
-    return response
+        return _refused(number, messages, refused[0][1].status, events=events)
+    pieces = _view(_own_mission(number))
+    return fragment(
+        "documents/_document_rows.html",
+        mission=mission,
+        pieces=pieces,
+        documents=stored,
+        events=events,
+    )
 
 
-def _keep(claim: Claim, upload, receipt: str) -> Document | DocumentRefused:
-    """Check one uploaded file and store it, or return why it was refused."""
+def _keep(claim: Claim, upload, refs, pieces: DocumentsView) -> Document | DocumentRefused:
+    """Check one uploaded file and store it with its links, or return why it was refused."""
     db = get_db()
     try:
         # The stream as Werkzeug spooled it: inspect_upload reads it once, up to the limit.
@@ -198,7 +216,7 @@ def _keep(claim: Claim, upload, receipt: str) -> Document | DocumentRefused:
             quota=Quota.from_config(current_app.config),
             now=clock.now(),
             uploaded_by_id=current_user.id,
-            receipt_key=receipt,
+            links=new_links(refs, pieces.receipts),
         )
     except DocumentRefused as refused:
         # Ends the transaction that locked the claim for the quota check, without
@@ -208,26 +226,59 @@ def _keep(claim: Claim, upload, receipt: str) -> Document | DocumentRefused:
     return document
 
 
-def _flash_outcome(name: str, outcome: Document | DocumentRefused) -> None:
+def _flash_outcome(number: int, name: str, outcome, refs) -> None:
     if isinstance(outcome, Document):
-        flash(f"« {outcome.original_name} » envoyé.", "success")
+        flash(f"« {outcome.original_name} » envoyé.", SUCCESS)
+    elif isinstance(outcome, DuplicateDocument) and outcome.existing_id is not None:
+        link = url_for(
+            "documents.links",
+            number=number,
+            document_id=outcome.existing_id,
+            ajout=[str(ref) for ref in refs],
+        )
+        flash(
+            Markup(
+                "« {name} » est déjà déposé pour ce dossier (« {existing} ») : "
+                '<a href="{link}">lier le document existant à ce que vous aviez coché</a>.'
+            ).format(name=name, existing=outcome.existing_name, link=link),
+            ERROR,
+        )
     else:
-        flash(f"« {name} » n'a pas été enregistré : {outcome.message}", "error")
+        flash(f"« {name} » n'a pas été enregistré : {outcome.message}", ERROR)
 
 
-def _refused(number: int, messages: list[str], status: int):
-    """Why nothing (more) was kept: beside the file under HTMX, a flash message without."""
+def _refused(number: int, messages: list[str], status: int, *, events=()):
+    """Why nothing (more) was kept: beside the file under HTMX, in the section without."""
     if not wants_fragment():
         for message in messages:
-            flash(message, "error")
-        return _back_to_section(number)
-    response = make_response(
-        render_template("documents/_upload_error.html", messages=messages), status
+            flash(message, ERROR)
+        return back_to(_section_url(number, MESSAGES))
+    # Beside the file's name in its own row, whatever the status and whatever the
+    # page's ``responseHandling`` does with errors.
+    return fragment(
+        "documents/_upload_error.html",
+        status=status,
+        messages=messages,
+        events=events,
+        headers=BESIDE_THE_FILE,
     )
-    # Beside the file's name in its own row, whatever the status (see the module's docstring).
-    response.headers["HX-Retarget"] = "find .upload__message"
-    response.headers["HX-Reswap"] = "outerHTML"
-    return response
+
+
+def _duplicate_offer(mission, pieces: DocumentsView, refused: DuplicateDocument, refs):
+    """The file is already there: its row says so and offers to link the existing document."""
+    existing = _document_of(mission, refused.existing_id) if refused.existing_id else None
+    if existing is None:
+        return _refused(mission.number, [refused.message], refused.status)
+    return fragment(
+        "documents/_duplicate_offer.html",
+        status=refused.status,
+        mission=mission,
+        pieces=pieces,
+        document=existing,
+        message=refused.message,
+        form=pieces.links_form(existing, [str(ref) for ref in refs], formdata=None),
+        headers=BESIDE_THE_FILE,
+    )
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -250,34 +301,134 @@ def request_too_large(error: RequestEntityTooLarge):
 def section(number: int):
     """The whole documents section, which the Frais déplacement tab loads on its own under HTMX."""
     if not wants_fragment():
-        return _back_to_section(number)
+        return back_to(_section_url(number))
     db = get_db()
     mission = _own_mission(number)
     travel = travel_view(db, mission, load_rates(db))
-    response = make_response(
-        render_template("documents/_section.html", mission=mission, travel=travel)
-    )
-    response.vary.add("HX-Request")
-    return response
+    return fragment("documents/_section.html", mission=mission, travel=travel)
 
 
 @bp.get(OWN + "/demandees")
 def needed(number: int):
     """The receipts asked for and the choice of what a document justifies, for HTMX to refresh."""
     if not wants_fragment():
-        return _back_to_section(number)
+        return back_to(_section_url(number))
     mission = _own_mission(number)
     pieces = _view(mission)
-    response = make_response(
-        render_template(
-            "documents/_needed.html",
-            mission=mission,
-            pieces=pieces,
-            form=pieces.form(formdata=None),
-        )
+    return fragment(
+        "documents/_needed.html",
+        mission=mission,
+        pieces=pieces,
+        form=pieces.form(formdata=None),
     )
-    response.vary.add("HX-Request")
-    return response
+
+
+# --- What a document justifies ----------------------------------------------------------------
+
+
+def _links_conflict(message: str, number: int, document_id: int):
+    mission = _own_mission(number)
+    document = _document_of(mission, document_id)
+    return _links_page(mission, _view(mission), document, row_message=message)
+
+
+def _links_page(mission, pieces, document, *, form=None, status=200, **extra):
+    """The form of what a document justifies: its row in edit mode, or a page of its own."""
+    form = form or pieces.links_form(document, request.args.getlist("ajout"), formdata=None)
+    return render_page(
+        "documents/links.html",
+        "row",
+        status=status,
+        mission=mission,
+        pieces=pieces,
+        document=document,
+        form=form,
+        summary_of=[form],
+        **extra,
+    )
+
+
+@bp.get(OWN + DOCUMENT + "/justifie")
+def links(number: int, document_id: int):
+    """Choose again what a document justifies (its row in edit mode under HTMX)."""
+    mission = _own_mission(number)
+    document = _document_of(mission, document_id)
+    pieces = _view(mission)
+    if not pieces.editable:
+        if not wants_fragment():
+            return back_to(
+                _section_url(number, f"document-{document.id}"), _refusal(mission), ERROR
+            )
+        return _row(mission, pieces, document, status=409, row_message=_refusal(mission))
+    return _links_page(mission, pieces, document)
+
+
+@bp.post(OWN + DOCUMENT + "/justifie")
+@refuse_conflicts(_links_conflict)
+def save_links(number: int, document_id: int):
+    """Save what a document justifies; also how a duplicate upload links the existing one."""
+    db = get_db()
+    mission = _own_mission(number)
+    document = _document_of(mission, document_id)
+    pieces = _view(mission)
+    form = pieces.links_form(document)
+    ensure_editable(mission.claim, Part.TRAVEL, ANY_VERSION)
+    if not form.validate():
+        return _links_page(mission, pieces, document, form=form, status=422)
+    refs = parse_refs(form.receipts.data or [], pieces.receipts) or []
+    set_links(mission.claim, document, refs, pieces.receipts)
+    commit(db)
+    message = LINKS_SAVED.format(name=document.original_name)
+    if not wants_fragment():
+        return back_to(_section_url(number, f"document-{document.id}"), message, SUCCESS)
+    pieces = _view(_own_mission(number))
+    if request.form.get("from") == "upload":
+        # From the duplicate offer in an upload's row: that row goes, the existing one changes.
+        return fragment(
+            "",
+            events=[Event.DOCUMENTS_CHANGED],
+            oob=[
+                part(
+                    "documents/_document_row.html",
+                    mission=mission,
+                    pieces=pieces,
+                    document=document,
+                    oob=True,
+                    row_message=message,
+                    row_message_kind="success",
+                )
+            ],
+        )
+    return _row(
+        mission,
+        pieces,
+        document,
+        row_message=message,
+        row_message_kind="success",
+        events=[Event.DOCUMENTS_CHANGED],
+    )
+
+
+def _row(mission, pieces, document, *, status=200, events=(), **extra):
+    return fragment(
+        "documents/_document_row.html",
+        status=status,
+        mission=mission,
+        pieces=pieces,
+        document=document,
+        focus=True,
+        events=events,
+        **extra,
+    )
+
+
+@bp.get(OWN + DOCUMENT + "/ligne")
+def document_row(number: int, document_id: int):
+    """Annuler of a document's links form: its row again; the section without JavaScript."""
+    if not wants_fragment():
+        return back_to(_section_url(number, f"document-{document_id}"))
+    mission = _own_mission(number)
+    return _row(mission, _view(mission), _document_of(mission, document_id))
 
 
 # --- Delete -----------------------------------------------------------------------------------
@@ -288,43 +439,34 @@ def confirm_delete(number: int, document_id: int):
     """Ask before deleting a document (without JavaScript; HTMX asks with hx-confirm)."""
     mission = _own_mission(number)
     document = _document_of(mission, document_id)
-    if not documents_editable(mission):
-        flash(LOCKED_MESSAGE, "error")
-        return _back_to_section(number)
+    if not _view(mission).editable:
+        return back_to(_section_url(number), _refusal(mission), ERROR)
     return render_page("documents/delete.html", mission=mission, document=document)
 
 
+def _delete_conflict(message: str, number: int, document_id: int):
+    mission = _own_mission(number)
+    document = _document_of(mission, document_id)
+    if not wants_fragment():
+        return render_page(
+            "documents/delete.html", mission=mission, document=document, conflict=message
+        )
+    return _row(mission, _view(mission), document, row_message=message)
+
+
 @bp.post(OWN + DOCUMENT + "/supprimer")
+@refuse_conflicts(_delete_conflict)
 def delete(number: int, document_id: int):
     """Delete a document while the travel part can still change."""
     mission = _own_mission(number)
     document = _document_of(mission, document_id)
-    if not documents_editable(mission):
-        if not wants_fragment():
-            return render_page(
-                "documents/delete.html",
-                status=409,
-                mission=mission,
-                document=document,
-                conflict=LOCKED_MESSAGE,
-            )
-        row = render_template(
-            "documents/_document_row.html",
-            mission=mission,
-            pieces=_view(mission),
-            document=document,
-            row_message=LOCKED_MESSAGE,
-        )
-        return make_response(row, 409)
+    ensure_editable(mission.claim, Part.TRAVEL, ANY_VERSION)
     name = document.original_name
     delete_document(get_db(), get_storage(), document, actor_id=current_user.id, now=clock.now())
     if not wants_fragment():
-        flash(f"« {name} » supprimé.", "success")
-        return _back_to_section(number)
+        return back_to(_section_url(number, MESSAGES), f"« {name} » supprimé.", SUCCESS)
     # An empty body: the row's outerHTML swap removes it.
-    response = make_response("")
-    response.headers["HX-Trigger"] = CHANGED
-    return response
+    return fragment("", events=[Event.DOCUMENTS_CHANGED])
 
 
 # --- Download ---------------------------------------------------------------------------------
@@ -400,7 +542,7 @@ def _send_bundle(mission: Mission):
         pieces.documents,
         get_storage(),
         claim_summary_lines(claim),
-        receipt_labels=pieces.labels,
+        justifies={document.id: pieces.justifies(document) for document in pieces.documents},
     )
     name = f"pieces-justificatives-mission-{mission.number}.pdf"
     response = send_file(

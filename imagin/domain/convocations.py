@@ -36,6 +36,9 @@ COLUMNS: tuple[tuple[str, bool, int], ...] = (
     ("remuneration", True, 10),
     ("deplacement", True, 10),
     ("bureau_code", True, 20),
+    # Optional: a convocation cancelled by the DEC, and why.
+    ("annulation", False, 10),
+    ("motif_annulation", False, 500),
 )
 # What each column holds, in the words of the upload page.
 DESCRIPTIONS = {
@@ -59,6 +62,8 @@ DESCRIPTIONS = {
     "remuneration": "Droit à rémunération : oui ou non",
     "deplacement": "Droit au remboursement des frais de déplacement : oui ou non",
     "bureau_code": "Code du bureau DEC chargé de la mission (ex. DEC2)",
+    "annulation": "Facultatif : oui si la mission est annulée (vide ou non sinon)",
+    "motif_annulation": "Facultatif : le motif de l'annulation, communiqué à l'intervenant",
 }
 COLUMN_NAMES = tuple(name for name, _required, _length in COLUMNS)
 MAX_LENGTHS = {name: length for name, _required, length in COLUMNS}
@@ -90,6 +95,9 @@ ALIASES = {
     "droit_deplacement": "deplacement",
     "bureau": "bureau_code",
     "code_bureau": "bureau_code",
+    "annulee": "annulation",
+    "mission_annulee": "annulation",
+    "motif": "motif_annulation",
 }
 
 PAY_BASES = {
@@ -155,6 +163,8 @@ class ConvocationRow:
     pay_right: bool
     travel_right: bool
     bureau_code: str
+    cancelled: bool = False
+    cancel_reason: str = ""
 
     @property
     def pay_applies(self) -> bool:
@@ -315,6 +325,8 @@ def _row(
     pay_right = check("remuneration", _yes_no)
     travel_right = check("deplacement", _yes_no)
     bureau_code = get("bureau_code").upper()
+    cancelled = check("annulation", _yes_no) or False
+    cancel_reason = get("motif_annulation")
     if found:
         errors.extend(found)
         return None
@@ -339,6 +351,8 @@ def _row(
         pay_right=pay_right,
         travel_right=travel_right,
         bureau_code=bureau_code,
+        cancelled=cancelled,
+        cancel_reason=cancel_reason,
     )
 
 

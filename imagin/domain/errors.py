@@ -1,21 +1,23 @@
-"""Errors the domain reports about what a user entered."""
+"""Errors the domain reports about what a user entered, each pointing at its cause."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from imagin.domain.refs import FieldRef, ReceiptRef
+
 
 @dataclass(frozen=True)
 class FieldError:
-    """A French message to show beside the form field it is about (e.g. "hours-0-start")."""
+    """A French message to show beside the field it is about."""
 
-    field: str
+    ref: FieldRef
     message: str
 
 
 @dataclass(frozen=True)
 class Missing:
-    """Something to enter before validating, with the anchor of the field to go to."""
+    """Something to enter (a field) or to upload (a receipt) before validating."""
 
     message: str
-    anchor: str
+    target: FieldRef | ReceiptRef

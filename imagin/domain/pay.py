@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from imagin.domain.errors import FieldError, Missing
+from imagin.domain.errors import FieldError
 from imagin.domain.money import (
     ZERO,
     format_date,
@@ -19,6 +19,7 @@ from imagin.domain.money import (
     quantize,
 )
 from imagin.domain.rates import RateNotFound, RateTable
+from imagin.domain.refs import FieldRef, Section
 
 __all__ = [
     "MAX_CANDIDATES",
@@ -27,14 +28,12 @@ __all__ = [
     "NOT_REMUNERATED",
     "FieldError",
     "HoursLine",
-    "Missing",
     "PayBasis",
     "PayEntry",
     "PayEstimate",
     "check_counts",
     "check_hours",
     "estimate_pay",
-    "missing_for_validation",
     "parse_rate_class",
     "total_minutes",
 ]
@@ -99,6 +98,10 @@ def parse_rate_class(rate_class: str) -> tuple[str, str] | None:
     return kind, code
 
 
+def _hours(index: int, name: str) -> FieldRef:
+    return FieldRef(Section.HOURS, str(index), name)
+
+
 def check_hours(lines: Sequence[HoursLine], mission_days: set[dt.date]) -> list[FieldError]:
     """Errors in the hours lines: day of the mission, end after start, ≤ 12 h a day, no overlap."""
     errors: list[FieldError] = []
@@ -107,13 +110,13 @@ def check_hours(lines: Sequence[HoursLine], mission_days: set[dt.date]) -> list[
         if line.day not in mission_days:
             errors.append(
                 FieldError(
-                    f"hours-{index}-day",
+                    _hours(index, "day"),
                     f"Le {format_date(line.day)} n'est pas un jour de la mission.",
                 )
             )
         elif line.end <= line.start:
             errors.append(
-                FieldError(f"hours-{index}-end", "L'heure de fin doit être après l'heure de début.")
+                FieldError(_hours(index, "end"), "L'heure de fin doit être après l'heure de début.")
             )
         else:
             valid.append((index, line))
@@ -124,7 +127,7 @@ def check_hours(lines: Sequence[HoursLine], mission_days: set[dt.date]) -> list[
             if other.day == line.day and line.start < other.end and other.start < line.end:
                 errors.append(
                     FieldError(
-                        f"hours-{index}-start",
+                        _hours(index, "start"),
                         "Ces horaires chevauchent ceux de "
                         f"{format_time(other.start)}–{format_time(other.end)}.",
                     )
@@ -136,7 +139,7 @@ def check_hours(lines: Sequence[HoursLine], mission_days: set[dt.date]) -> list[
         if before <= MAX_MINUTES_PER_DAY < minutes_by_day[line.day]:
             errors.append(
                 FieldError(
-                    f"hours-{index}-end",
+                    _hours(index, "end"),
                     f"Pas plus de 12 h par jour : {format_duration(minutes_by_day[line.day])} "
                     f"saisies le {format_date(line.day)}.",
                 )
@@ -144,16 +147,20 @@ def check_hours(lines: Sequence[HoursLine], mission_days: set[dt.date]) -> list[
     return errors
 
 
-def _check_count(field: str, value: int | None, maximum: int, what: str) -> FieldError | None:
+def _pay(name: str) -> FieldRef:
+    return FieldRef(Section.PAY, field=name)
+
+
+def _check_count(name: str, value: int | None, maximum: int, what: str) -> FieldError | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        return FieldError(field, f"Le nombre de {what} doit être un nombre entier.")
+        return FieldError(_pay(name), f"Le nombre de {what} doit être un nombre entier.")
     if value < 0:
-        return FieldError(field, f"Le nombre de {what} ne peut pas être négatif.")
+        return FieldError(_pay(name), f"Le nombre de {what} ne peut pas être négatif.")
     if value > maximum:
         return FieldError(
-            field, f"Le nombre de {what} ne peut pas dépasser {format_number(maximum)}."
+            _pay(name), f"Le nombre de {what} ne peut pas dépasser {format_number(maximum)}."
         )
     return None
 
@@ -211,26 +218,3 @@ def estimate_pay(
     amount = quantize(Decimal(minutes) / 60 * rate)
     formula = f"{format_duration(minutes)} × {format_euros(rate)} = {format_euros(amount)}"
     return PayEstimate(amount, formula, True, "")
-
-
-def missing_for_validation(
-    entry: PayEntry, pay_basis: PayBasis, rate_class: str, mission_days: Iterable[dt.date]
-) -> list[Missing]:
-    """What the intervenant still has to enter before validating the pay part."""
-    if rate_class == NOT_REMUNERATED or entry.done is False:
-        return []
-    pay_basis = PayBasis(pay_basis)
-    missing: list[Missing] = []
-    if entry.done is None:
-        missing.append(Missing("Indiquez si la mission a été effectuée", "done"))
-    if pay_basis is PayBasis.COPIES and entry.copies is None:
-        missing.append(Missing("Saisissez le nombre de copies corrigées", "copies"))
-    if pay_basis is PayBasis.CANDIDATES_HOURS and entry.candidates is None:
-        missing.append(Missing("Saisissez le nombre de candidats examinés", "candidates"))
-    if pay_basis in (PayBasis.CANDIDATES_HOURS, PayBasis.HOURS):
-        entered = {line.day for line in entry.hours}
-        missing.extend(
-            Missing(f"Saisissez vos horaires du {format_date(day)}", "hours")
-            for day in sorted(set(mission_days) - entered)
-        )
-    return missing

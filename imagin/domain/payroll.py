@@ -5,22 +5,40 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-# Travel categories in the order of the file's columns.
-TRAVEL_CATEGORIES = (
-    ("transport", "Transport"),
-    ("indemnites_kilometriques", "Indemnités kilométriques"),
-    ("repas", "Repas"),
-    ("nuitees", "Nuitées"),
-    ("autres", "Autres frais"),
+from imagin.domain.money import ZERO
+from imagin.domain.status import Part
+from imagin.domain.travel import Category
+
+PART_LABELS = {Part.PAY: "Rémunération", Part.TRAVEL: "Déplacement"}
+HEADER = (
+    "Lot",
+    "Date d'export",
+    "Bureau",
+    "N° de mission",
+    "Examen",
+    "Session",
+    "Nom",
+    "Prénom",
+    "Adresse électronique",
+    "Partie",
+    "Rémunération",
+    *(category.label for category in Category),
+    "Total",
+    "Trajets",
+    "Précisions",
 )
-PART_LABELS = {"pay": "Rémunération", "travel": "Déplacement"}
+# What a spreadsheet takes for the start of a formula (or of a cell to split).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PayrollLine:
+    """One part sent to payment; travel amounts by category as frozen at validation."""
+
     batch_id: int
     exported_on: dt.date
     bureau_code: str
@@ -30,70 +48,61 @@ class PayrollLine:
     last_name: str
     first_name: str
     email: str
-    part: str
+    part: Part
     total: Decimal
-    # Travel only: amounts by category code; what is not known goes to "autres".
-    categories: dict[str, Decimal] = field(default_factory=dict)
+    categories: Mapping[Category, Decimal] = field(default_factory=dict)
+    # What the intervenant typed that the DEC may want to read: cities, precisions.
+    legs: str = ""
+    precisions: str = ""
 
 
-def _amount(value: Decimal | None) -> str:
+def amount_cell(value: Decimal | None) -> str:
     """French decimals without thousands separator: what spreadsheets read as a number."""
     return "" if value is None else f"{value:.2f}".replace(".", ",")
 
 
-def _text(value: str) -> str:
-    """A text cell a spreadsheet will not run as a formula (names come from imports)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+def text_cell(value: str) -> str:
+    """A text cell a spreadsheet will not run as a formula.
+
+    Cells come from what people typed (cities, precisions, imported names): one
+    starting like a formula is kept as text by a leading apostrophe.
+    """
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def category_amounts(line: PayrollLine) -> list[Decimal]:
+    """The travel amounts in the order of the columns; whatever the frozen categories do
+    not explain (a claim validated before they were kept) still reaches payroll, as "other"."""
+    amounts = [line.categories.get(category, ZERO) for category in Category]
+    amounts[-1] += line.total - sum(line.categories.values(), ZERO)
+    return amounts
 
 
 def payroll_csv(lines: list[PayrollLine]) -> str:
     """The export as text: UTF-8 with BOM, ";" separated, French decimal commas."""
     output = io.StringIO()
     writer = csv.writer(output, delimiter=";", lineterminator="\r\n")
-    writer.writerow(
-        [
-            "Lot",
-            "Date d'export",
-            "Bureau",
-            "N° de mission",
-            "Examen",
-            "Session",
-            "Nom",
-            "Prénom",
-            "Adresse électronique",
-            "Partie",
-            "Rémunération",
-            *(label for _, label in TRAVEL_CATEGORIES),
-            "Total",
-        ]
-    )
+    writer.writerow(HEADER)
     for line in lines:
-        if line.part == "pay":
-            by_category = [None] * len(TRAVEL_CATEGORIES)
-            pay = line.total
-        else:
-            known = sum(line.categories.values(), Decimal("0.00"))
-            by_category = [
-                line.categories.get(code, Decimal("0.00")) for code, _ in TRAVEL_CATEGORIES
-            ]
-            # Whatever the categories do not explain still reaches payroll, as "autres".
-            by_category[-1] += line.total - known
-            pay = None
+        travel = line.part is Part.TRAVEL
+        by_category = category_amounts(line) if travel else [None] * len(Category)
         writer.writerow(
             [
                 line.batch_id,
                 line.exported_on.strftime("%d/%m/%Y"),
-                line.bureau_code,
+                text_cell(line.bureau_code),
                 line.mission_number,
-                line.exam,
-                line.session,
-                line.last_name,
-                line.first_name,
-                line.email,
+                text_cell(line.exam),
+                text_cell(line.session),
+                text_cell(line.last_name),
+                text_cell(line.first_name),
+                text_cell(line.email),
                 PART_LABELS[line.part],
-                _amount(pay),
-                *(_amount(amount) for amount in by_category),
-                _amount(line.total),
+                amount_cell(None if travel else line.total),
+                *(amount_cell(amount) for amount in by_category),
+                amount_cell(line.total),
+                text_cell(line.legs),
+                text_cell(line.precisions),
             ]
         )
     return "\ufeff" + output.getvalue()

@@ -6,6 +6,32 @@ import datetime as dt
 from enum import StrEnum
 
 
+class Part(StrEnum):
+    """The two parts of a claim, each with its own status."""
+
+    PAY = "pay"
+    TRAVEL = "travel"
+
+    @property
+    def label(self) -> str:
+        """ "rémunération", "déplacement": as in "frais de rémunération"."""
+        return "rémunération" if self is Part.PAY else "déplacement"
+
+    @property
+    def title(self) -> str:
+        """ "Frais de rémunération", "Frais de déplacement"."""
+        return f"Frais de {self.label}"
+
+    @property
+    def slug(self) -> str:
+        """The part in URLs, in the words of the tabs."""
+        return "remuneration" if self is Part.PAY else "deplacement"
+
+    @property
+    def status_column(self) -> str:
+        return f"{self.value}_status"
+
+
 class PartStatus(StrEnum):
     """Stored status of one part (pay or travel) of a claim."""
 
@@ -60,6 +86,22 @@ MEANINGS: dict[PartStatus, str] = {
     PartStatus.IN_PAYMENT: "Votre état de frais a été transmis au service de paie.",
     PartStatus.CANCELLED: "La mission a été annulée.",
 }
+
+# Why the intervenant can no longer change a part, by status.
+LOCKED_MESSAGES: dict[PartStatus, str] = {
+    PartStatus.NO_COSTS: "Cette partie ne donne lieu à aucun frais : il n'y a rien à valider.",
+    PartStatus.NOT_DONE: "Cet état de frais est validé : il ne peut plus être modifié.",
+    PartStatus.VALIDATED: "Cet état de frais est validé : il ne peut plus être modifié.",
+    PartStatus.APPROVED: "Cet état de frais est validé : il ne peut plus être modifié.",
+    PartStatus.IN_PAYMENT: "Cet état de frais est mis en paiement : il ne peut plus être modifié.",
+    PartStatus.CANCELLED: "La mission a été annulée : l'état de frais ne peut plus être modifié.",
+}
+
+
+def edit_refusal(status: PartStatus) -> str:
+    """Why the intervenant can no longer change a part in this status, in French."""
+    return LOCKED_MESSAGES.get(PartStatus(status), "Cet état de frais ne peut plus être modifié.")
+
 
 # Statuses in which the intervenant may still change what the claim holds.
 EDITABLE_BY_INTERVENANT = frozenset(

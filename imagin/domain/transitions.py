@@ -1,4 +1,5 @@
-"""The one state machine of a claim part: who may move it, from which status, to which."""
+"""The one state machine of a claim part: who may move it, from which status, to which,
+and who may still change what it holds (``may_edit``)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,21 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
-from imagin.domain.money import format_date
-from imagin.domain.status import EDITABLE_BY_INTERVENANT, PartStatus
+from imagin.domain.roles import Role
+from imagin.domain.status import EDITABLE_BY_INTERVENANT, PartStatus, edit_refusal
+from imagin.domain.validation import not_ended_message
 
-
-class Role(StrEnum):
-    """Who acts on a claim."""
-
-    INTERVENANT = "intervenant"
-    GESTIONNAIRE = "gestionnaire"
-    ADMIN = "admin"
+__all__ = [
+    "RULES",
+    "Action",
+    "Role",
+    "Transition",
+    "TransitionRefused",
+    "allowed_actions",
+    "edit_refusal",
+    "may_edit",
+    "transition",
+]
 
 
 class Action(StrEnum):
@@ -27,6 +33,9 @@ class Action(StrEnum):
     APPROVE = "approve"
     PAY = "pay"
     CANCEL = "cancel"
+    # A re-imported convocation gives the part a right it had not, or takes it away.
+    REIMPORT_OPEN = "reimport_open"
+    REIMPORT_CLOSE = "reimport_close"
 
 
 @dataclass(frozen=True)
@@ -107,26 +116,21 @@ RULES: dict[Action, _Rule] = {
         wrong_role="Seul un gestionnaire peut annuler un état de frais.",
         needs_reason=True,
     ),
+    Action.REIMPORT_OPEN: _Rule(
+        _DEC,
+        frozenset({_S.NO_COSTS}),
+        _S.NOT_VALIDATED,
+        verb="ouvrir par import",
+        wrong_role="Seul un gestionnaire peut importer des convocations.",
+    ),
+    Action.REIMPORT_CLOSE: _Rule(
+        _DEC,
+        frozenset({_S.NOT_VALIDATED}),
+        _S.NO_COSTS,
+        verb="fermer par import",
+        wrong_role="Seul un gestionnaire peut importer des convocations.",
+    ),
 }
-
-# Why the intervenant can no longer act, by status.
-_LOCKED_FOR_INTERVENANT: dict[PartStatus, str] = {
-    _S.NO_COSTS: "Cette partie ne donne lieu à aucun frais : il n'y a rien à valider.",
-    _S.NOT_DONE: "Cet état de frais est déjà validé : il ne peut plus être modifié.",
-    _S.VALIDATED: "Cet état de frais est déjà validé : il ne peut plus être modifié.",
-    _S.APPROVED: "Cet état de frais est déjà validé : il ne peut plus être modifié.",
-    _S.IN_PAYMENT: "Cet état de frais est déjà mis en paiement : il ne peut plus être modifié.",
-    _S.CANCELLED: "La mission a été annulée : l'état de frais ne peut plus être modifié.",
-}
-
-
-def _not_ended_message(validation_possible_from: dt.date | None) -> str:
-    if validation_possible_from is None:
-        return "La mission n'est pas terminée : la validation sera possible à la fin de la mission."
-    return (
-        "La mission n'est pas terminée : la validation sera possible à partir du "
-        f"{format_date(validation_possible_from)}."
-    )
 
 
 def transition(
@@ -136,7 +140,7 @@ def transition(
     *,
     mission_ended: bool,
     reason: str | None = None,
-    validation_possible_from: dt.date | None = None,
+    mission_end: dt.date | None = None,
 ) -> Transition:
     """The allowed change of status for this action; TransitionRefused with a French message."""
     current, action, actor_role = PartStatus(current), Action(action), Role(actor_role)
@@ -147,9 +151,9 @@ def transition(
     if rule.roles == _INTERVENANT:
         # "Non validé" is stored before the end too: the date decides, not the status.
         if current is _S.IN_PROGRESS or (current in rule.sources and not mission_ended):
-            raise TransitionRefused(_not_ended_message(validation_possible_from))
+            raise TransitionRefused(not_ended_message(mission_end))
         if current not in rule.sources:
-            raise TransitionRefused(_LOCKED_FOR_INTERVENANT[current])
+            raise TransitionRefused(edit_refusal(current))
     elif current not in rule.sources:
         raise TransitionRefused(
             f"Impossible de {rule.verb} un état de frais au statut « {current.label} »."
@@ -161,10 +165,21 @@ def transition(
     return Transition(action, current, rule.target, actor_role, reason)
 
 
-def can_edit(current: PartStatus, actor_role: Role, mission_ended: bool) -> bool:
-    """Whether the intervenant may change the entries of this claim part.
+def may_edit(current: PartStatus, actor_role: Role) -> bool:
+    """Whether ``actor_role`` may change what this part holds (entries, documents).
 
-    Before the end of the mission entries can be saved (only validation waits),
-    so mission_ended does not restrict editing; it is taken for symmetry with transition().
+    Only the intervenant, and only while the part waits for them: before the end
+    of the mission too (entries are saved then, only validation waits), and after
+    the DEC sent it back. The DEC never edits entries: it sends the part back.
     """
     return Role(actor_role) is Role.INTERVENANT and PartStatus(current) in EDITABLE_BY_INTERVENANT
+
+
+def allowed_actions(current: PartStatus, actor_role: Role) -> frozenset[Action]:
+    """The actions ``actor_role`` may take on a part in this status (the date aside)."""
+    current, actor_role = PartStatus(current), Role(actor_role)
+    return frozenset(
+        action
+        for action, rule in RULES.items()
+        if actor_role in rule.roles and current in rule.sources
+    )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
 from imagin.domain.communes import normalize_city, zone_for
-from imagin.domain.errors import FieldError, Missing
+from imagin.domain.errors import FieldError
 from imagin.domain.money import (
     ZERO,
     format_date,
@@ -19,33 +19,35 @@ from imagin.domain.money import (
     quantize,
 )
 from imagin.domain.rates import RateNotFound, RateTable, horsepower_class
+from imagin.domain.receipts import Receipt, ReceiptType, receipt_required
+from imagin.domain.refs import FieldRef, ReceiptRef, Section
 
 __all__ = [
-    "CATEGORIES",
-    "RECEIPT_RULES",
+    "KM_MODES",
+    "MEAL_WINDOWS",
+    "NIGHT_WINDOW",
+    "OTHER_EXPENSE_KINDS",
     "AmountLine",
-    "FieldError",
+    "Category",
+    "ExpenseKind",
     "MealEntitlement",
     "MealKind",
     "MealTaken",
-    "Missing",
     "Mode",
     "NightStay",
     "OtherExpense",
-    "Receipt",
-    "ReceiptRule",
     "TravelComputation",
+    "TravelEntries",
     "TravelLeg",
+    "TravelProfile",
     "absence_window",
     "check_legs",
     "compute_travel",
     "meal_entitlements",
+    "meal_windows_text",
     "mileage_amount",
-    "missing_for_validation",
-    "night_anchor",
     "night_entitlements",
-    "receipt_required",
-    "required_receipts",
+    "night_label",
 ]
 
 MAX_KM = 2000
@@ -67,6 +69,11 @@ class Mode(StrEnum):
     def label(self) -> str:
         return MODE_LABELS[self]
 
+    @property
+    def paid_by_km(self) -> bool:
+        """Own vehicles are paid by the kilometre, the other modes at the fare paid."""
+        return self in KM_MODES
+
 
 MODE_LABELS: dict[Mode, str] = {
     Mode.CAR: "Voiture personnelle",
@@ -80,13 +87,41 @@ MODE_LABELS: dict[Mode, str] = {
 
 # Plain str values: `"x" in Mode` raises on Python 3.11.
 MODES = frozenset(Mode)
-# Own vehicles are paid by the kilometre, the other modes at the fare paid.
 KM_MODES = frozenset({Mode.CAR, Mode.MOTORBIKE})
 _RECEIPT_BY_MODE = {
-    Mode.TRAIN: "billet",
-    Mode.BUS: "billet",
-    Mode.PLANE: "billet",
-    Mode.TAXI: "taxi",
+    Mode.TRAIN: ReceiptType.TICKET,
+    Mode.BUS: ReceiptType.TICKET,
+    Mode.PLANE: ReceiptType.TICKET,
+    Mode.TAXI: ReceiptType.TAXI,
+}
+
+
+class ExpenseKind(StrEnum):
+    """The one vocabulary of expenses: stored in ``Expense.kind``, read by the rules and forms."""
+
+    MEAL = "meal"
+    NIGHT = "night"
+    TICKET = "ticket"
+    TOLL = "toll"
+    PARKING = "parking"
+    TAXI = "taxi"
+    OTHER = "other"
+
+
+# The other expenses, paid at the amount paid: (how a line names it, how the form offers it).
+OTHER_EXPENSE_KINDS: dict[ExpenseKind, tuple[str, str]] = {
+    ExpenseKind.TICKET: ("Billet", "Billet non compris dans un trajet"),
+    ExpenseKind.TOLL: ("Péage", "Péage"),
+    ExpenseKind.PARKING: ("Parking", "Parking"),
+    ExpenseKind.TAXI: ("Taxi", "Taxi non compris dans un trajet"),
+    ExpenseKind.OTHER: ("Autre frais", "Autre frais"),
+}
+_RECEIPT_BY_EXPENSE = {
+    ExpenseKind.TICKET: ReceiptType.TICKET,
+    ExpenseKind.TOLL: ReceiptType.TOLL,
+    ExpenseKind.PARKING: ReceiptType.PARKING,
+    ExpenseKind.TAXI: ReceiptType.TAXI,
+    ExpenseKind.OTHER: ReceiptType.OTHER,
 }
 
 
@@ -95,6 +130,10 @@ class MealKind(StrEnum):
 
     LUNCH = "dejeuner"
     DINNER = "diner"
+
+    @property
+    def label(self) -> str:
+        return "Déjeuner" if self is MealKind.LUNCH else "Dîner"
 
 
 # A meal is due when the whole window of the day is spent away.
@@ -105,6 +144,13 @@ MEAL_WINDOWS: dict[MealKind, tuple[dt.time, dt.time]] = {
 NIGHT_WINDOW = (dt.time(0, 0), dt.time(5, 0))
 
 
+def meal_windows_text(joiner: str = " ni ") -> str:
+    """ "11:00–14:00 ni 18:00–21:00": the meal windows, as the forms explain them."""
+    return joiner.join(
+        f"{format_time(start)}–{format_time(end)}" for start, end in MEAL_WINDOWS.values()
+    )
+
+
 class MealTaken(StrEnum):
     """How the intervenant took a meal, which sets what is paid."""
 
@@ -113,12 +159,26 @@ class MealTaken(StrEnum):
     OTHER = "autre"
 
 
-CATEGORIES: dict[str, str] = {
-    "transport": "Transport",
-    "indemnites_kilometriques": "Indemnités kilométriques",
-    "repas": "Repas",
-    "nuitees": "Nuitées",
-    "autres": "Autres frais",
+class Category(StrEnum):
+    """The categories of the travel amounts, in the order of the summary and of the payroll file."""
+
+    TRANSPORT = "transport"
+    MILEAGE = "mileage"
+    MEALS = "meals"
+    NIGHTS = "nights"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return CATEGORY_LABELS[self]
+
+
+CATEGORY_LABELS: dict[Category, str] = {
+    Category.TRANSPORT: "Transport",
+    Category.MILEAGE: "Indemnités kilométriques",
+    Category.MEALS: "Repas",
+    Category.NIGHTS: "Nuitées",
+    Category.OTHER: "Autres frais",
 }
 
 _ZONE_CEILINGS = {
@@ -127,18 +187,13 @@ _ZONE_CEILINGS = {
     "autre": "plafond autres communes",
 }
 
-_EXPENSE_LABELS = {
-    "billet": "Billet",
-    "taxi": "Taxi",
-    "peage": "Péage",
-    "parking": "Parking",
-    "autre": "Autre frais",
-}
-
 
 @dataclass(frozen=True)
 class TravelLeg:
-    """One journey from a city to another (naive Europe/Paris datetimes)."""
+    """One journey from a city to another (naive Europe/Paris datetimes).
+
+    ``key`` is the stored leg's identity (its id); "" for a leg not stored yet.
+    """
 
     departure: dt.datetime
     departure_city: str
@@ -147,6 +202,7 @@ class TravelLeg:
     mode: str
     km: int | None = None
     fare: Decimal | None = None
+    key: str = ""
 
     @property
     def label(self) -> str:
@@ -156,6 +212,10 @@ class TravelLeg:
             f"{mode} {self.departure_city} → {self.arrival_city} "
             f"du {format_date(self.departure.date())}"
         )
+
+    @property
+    def paid_by_km(self) -> bool:
+        return self.mode in KM_MODES
 
 
 @dataclass(frozen=True)
@@ -167,12 +227,20 @@ class MealEntitlement:
 
     @property
     def label(self) -> str:
-        name = "Déjeuner" if self.kind == MealKind.LUNCH else "Dîner"
-        return f"{name} du {format_date(self.day)}"
+        return f"{MealKind(self.kind).label} du {format_date(self.day)}"
 
     @property
-    def anchor(self) -> str:
-        return f"meal-{self.day.isoformat()}-{self.kind}"
+    def key(self) -> tuple[dt.date, str]:
+        """How what the intervenant entered is keyed: (day, kind)."""
+        return self.day, str(self.kind)
+
+    @property
+    def ref(self) -> FieldRef:
+        return FieldRef.of_receipt(self.receipt_ref)
+
+    @property
+    def receipt_ref(self) -> ReceiptRef:
+        return ReceiptRef.meal(self.day, str(self.kind))
 
 
 @dataclass(frozen=True)
@@ -186,26 +254,69 @@ class NightStay:
 
 @dataclass(frozen=True)
 class OtherExpense:
-    """Ticket ("billet"), taxi, toll ("peage"), parking or other ("autre"), at the amount paid.
+    """A ticket, a taxi, a toll, a parking fee or another cost, at the amount paid.
 
     Tickets and taxis here are those not already entered as the fare of a leg.
+    ``key`` is the stored expense's identity (its id); "" for one not stored yet.
     """
 
-    kind: str
+    kind: ExpenseKind
     amount: Decimal
     label: str = ""
+    key: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class TravelEntries:
+    """What the intervenant entered in the travel part.
+
+    ``meals_taken`` maps (day, meal kind) to a MealTaken value.
+    """
+
+    legs: Sequence[TravelLeg] = ()
+    meals_taken: Mapping[tuple[dt.date, str], str] = field(default_factory=dict)
+    nights: Sequence[NightStay] = ()
+    others: Sequence[OtherExpense] = ()
+
+    def meal_taken(self, meal: MealEntitlement) -> str | None:
+        return self.meals_taken.get(meal.key)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TravelProfile:
+    """What the rules take from the intervenant's profile and earlier claims.
+
+    Frozen when the travel part is validated: a later change of profile, or
+    another claim validated afterwards, does not change a validated claim.
+    """
+
+    family_commune: str = ""
+    admin_commune: str = ""
+    vehicle_cv: int | None = None
+    km_before: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
 class AmountLine:
-    """One amount of the travel claim and why it is due; receipt is the document kind it needs."""
+    """One amount of the travel claim: what it is, why it is due, where it is entered.
 
-    category: str
+    ``receipt`` is the supporting document the amount needs, if any.
+    """
+
+    category: Category
     label: str
     amount: Decimal
     reason: str
-    receipt: str | None = None
-    anchor: str = ""
+    target: FieldRef
+    receipt: Receipt | None = None
+
+    @property
+    def text(self) -> str:
+        """The line as the intervenant reads it: what, then why."""
+        # A mileage formula already says the km, under the heading of its category.
+        if self.category is Category.MILEAGE and self.amount > 0:
+            return self.reason
+        return f"{self.label} — {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -219,57 +330,34 @@ class TravelComputation:
     window: tuple[dt.datetime, dt.datetime] | None = None
     meals: tuple[MealEntitlement, ...] = ()
     nights: tuple[dt.date, ...] = ()
+    # Every entry a receipt could justify (legs, expenses, nights, meals), needed or not.
+    entries: frozenset[ReceiptRef] = frozenset()
 
-    def subtotal(self, category: str) -> Decimal:
+    def subtotal(self, category: Category) -> Decimal:
         """Total of one category."""
         return quantize(
             sum((line.amount for line in self.lines if line.category == category), ZERO)
         )
 
+    def subtotals(self) -> dict[Category, Decimal]:
+        """The total of every category that has a line, in the order of the categories."""
+        present = {line.category for line in self.lines}
+        return {category: self.subtotal(category) for category in Category if category in present}
 
-@dataclass(frozen=True)
-class Receipt:
-    """A supporting document the intervenant must upload."""
-
-    kind: str
-    label: str
-    anchor: str
-
-
-@dataclass(frozen=True)
-class ReceiptRule:
-    """A kind of receipt is required for missions in this period (None: no bound)."""
-
-    kind: str
-    valid_from: dt.date | None = None
-    valid_to: dt.date | None = None
-
-    def applies_on(self, on: dt.date) -> bool:
-        """Whether the rule covers a mission on that day."""
-        return (self.valid_from is None or self.valid_from <= on) and (
-            self.valid_to is None or on <= self.valid_to
-        )
+    @property
+    def receipts(self) -> list[Receipt]:
+        """The documents to upload for the amounts claimed, in the order of the amounts."""
+        return [line.receipt for line in self.lines if line.receipt is not None]
 
 
-RECEIPT_RULES: tuple[ReceiptRule, ...] = (
-    ReceiptRule("hotel"),
-    ReceiptRule("billet"),
-    ReceiptRule("taxi"),
-    ReceiptRule("peage"),
-    ReceiptRule("parking"),
-    ReceiptRule("autre"),
-    ReceiptRule("repas", dt.date(2024, 1, 1), dt.date(2024, 7, 31)),
-)
+def night_label(night: dt.date) -> str:
+    """ "Nuitée du 02/07/2025 au 03/07/2025" for the night of that evening."""
+    return f"Nuitée du {format_date(night)} au {format_date(night + dt.timedelta(days=1))}"
 
-_RECEIPT_LABELS = {
-    "hotel": "Facture d'hôtel",
-    "billet": "Billet",
-    "taxi": "Facture de taxi",
-    "peage": "Ticket de péage",
-    "parking": "Ticket de parking",
-    "autre": "Justificatif",
-    "repas": "Justificatif de repas",
-}
+
+def _leg_key(index: int, leg: TravelLeg) -> str:
+    # Legs not stored yet (a new one, the domain's tests) are known by their position.
+    return leg.key or f"#{index}"
 
 
 # --- Checking the legs ----------------------------------------------------------------------
@@ -287,38 +375,34 @@ def _span(leg: TravelLeg) -> str:
     )
 
 
-def _check_amounts(index: int, leg: TravelLeg) -> list[FieldError]:
-    prefix = f"legs-{index}"
+def _check_amounts(key: str, leg: TravelLeg) -> list[FieldError]:
+    def error(name: str, message: str) -> list[FieldError]:
+        return [FieldError(FieldRef(Section.LEG, key, name), message)]
+
     if leg.mode not in MODES:
-        return [FieldError(f"{prefix}-mode", "Choisissez un mode de transport.")]
-    if leg.mode in KM_MODES:
+        return error("mode", "Choisissez un mode de transport.")
+    if leg.paid_by_km:
         if leg.km is None:
-            return [FieldError(f"{prefix}-km", "Saisissez le nombre de kilomètres parcourus.")]
+            return error("km", "Saisissez le nombre de kilomètres parcourus.")
         if not 1 <= leg.km <= MAX_KM:
-            return [
-                FieldError(
-                    f"{prefix}-km",
-                    "Le nombre de kilomètres doit être compris entre 1 et "
-                    f"{format_number(MAX_KM)}.",
-                )
-            ]
+            return error(
+                "km",
+                f"Le nombre de kilomètres doit être compris entre 1 et {format_number(MAX_KM)}.",
+            )
         return []
     if leg.fare is None:
-        return [
-            FieldError(f"{prefix}-fare", "Saisissez le prix payé (0 si vous n'avez rien payé).")
-        ]
+        return error("fare", "Saisissez le prix payé (0 si vous n'avez rien payé).")
     if not ZERO <= leg.fare <= MAX_FARE:
-        return [
-            FieldError(
-                f"{prefix}-fare",
-                f"Le prix doit être compris entre 0 et {format_euros(MAX_FARE)}.",
-            )
-        ]
+        return error("fare", f"Le prix doit être compris entre 0 et {format_euros(MAX_FARE)}.")
     return []
 
 
 def check_legs(legs: Sequence[TravelLeg], mission_days: Iterable[dt.date]) -> list[FieldError]:
-    """Errors in the legs: cities, order of times, dates near the mission, overlaps, km, fares."""
+    """Errors in the legs: cities, order of times, dates near the mission, overlaps, km, fares.
+
+    Each error names its leg by ``key`` (or ``#<position>`` for a leg not stored yet)
+    and its field: departure_city, arrival_city, departure, arrival, mode, km or fare.
+    """
     days = sorted(set(mission_days))
     one_day = dt.timedelta(days=1)
     allowed = {day + shift for day in days for shift in (-one_day, dt.timedelta(0), one_day)}
@@ -330,28 +414,27 @@ def check_legs(legs: Sequence[TravelLeg], mission_days: Iterable[dt.date]) -> li
     )
     errors: list[FieldError] = []
     for index, leg in enumerate(legs):
-        prefix = f"legs-{index}"
+        key = _leg_key(index, leg)
+
+        def error(name: str, message: str, key: str = key) -> None:
+            errors.append(FieldError(FieldRef(Section.LEG, key, name), message))
+
         if not leg.departure_city.strip():
-            errors.append(FieldError(f"{prefix}-departure_city", "Saisissez la ville de départ."))
+            error("departure_city", "Saisissez la ville de départ.")
         if not leg.arrival_city.strip():
-            errors.append(FieldError(f"{prefix}-arrival_city", "Saisissez la ville d'arrivée."))
+            error("arrival_city", "Saisissez la ville d'arrivée.")
         if leg.arrival <= leg.departure:
-            errors.append(FieldError(f"{prefix}-arrival", "L'arrivée doit être après le départ."))
+            error("arrival", "L'arrivée doit être après le départ.")
         elif days and leg.departure.date() not in allowed:
-            errors.append(FieldError(f"{prefix}-departure", out_of_range))
+            error("departure", out_of_range)
         elif days and leg.arrival.date() not in allowed:
-            errors.append(FieldError(f"{prefix}-arrival", out_of_range))
+            error("arrival", out_of_range)
         else:
             for other in legs[:index]:
                 if other.departure < leg.arrival and leg.departure < other.arrival:
-                    errors.append(
-                        FieldError(
-                            f"{prefix}-departure",
-                            f"Ce trajet chevauche celui {_span(other)}.",
-                        )
-                    )
+                    error("departure", f"Ce trajet chevauche celui {_span(other)}.")
                     break
-        errors.extend(_check_amounts(index, leg))
+        errors.extend(_check_amounts(key, leg))
     return errors
 
 
@@ -411,6 +494,7 @@ _MILEAGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
     ("2", 2000, 10000),
     ("3", 10000, None),
 )
+_VEHICLE_CV = FieldRef(Section.PROFILE, field="vehicle_cv")
 
 
 def mileage_amount(
@@ -446,47 +530,66 @@ def _absence_text(window: tuple[dt.datetime, dt.datetime]) -> str:
     )
 
 
-def _transport_lines(legs: Sequence[TravelLeg]) -> list[AmountLine]:
+class _Receipts:
+    """Builds the receipt an amount needs, under the dated rules of the mission's date."""
+
+    def __init__(self, on: dt.date) -> None:
+        self.on = on
+
+    def __call__(
+        self, type_: ReceiptType, ref: ReceiptRef, amount: Decimal, label: str
+    ) -> Receipt | None:
+        if amount <= 0 or not receipt_required(type_, self.on):
+            return None
+        return Receipt(ref, type_, label)
+
+
+def _transport_lines(legs: Sequence[TravelLeg], receipt: _Receipts) -> list[AmountLine]:
     lines = []
     for index, leg in enumerate(legs):
-        if leg.mode in KM_MODES or leg.mode not in MODES or leg.fare is None:
+        if leg.paid_by_km or leg.mode not in MODES or leg.fare is None:
             continue
+        key = _leg_key(index, leg)
         amount = quantize(leg.fare)
+        type_ = _RECEIPT_BY_MODE.get(Mode(leg.mode))
         lines.append(
             AmountLine(
-                "transport",
-                leg.label,
-                amount,
-                f"Prix payé : {format_euros(amount)}",
-                _RECEIPT_BY_MODE.get(Mode(leg.mode)),
-                f"legs-{index}",
+                category=Category.TRANSPORT,
+                label=leg.label,
+                amount=amount,
+                reason=f"prix payé : {format_euros(amount)}",
+                target=FieldRef(Section.LEG, key),
+                receipt=receipt(type_, ReceiptRef.leg(key), amount, f"{type_.label} — {leg.label}")
+                if type_
+                else None,
             )
         )
     return lines
 
 
 def _mileage_lines(
-    legs: Sequence[TravelLeg],
-    vehicle_cv: int | None,
-    km_already_this_year: int,
-    on: dt.date,
-    rates: RateTable,
+    legs: Sequence[TravelLeg], profile: TravelProfile, on: dt.date, rates: RateTable
 ) -> list[AmountLine]:
-    km = sum(leg.km or 0 for leg in legs if leg.mode in KM_MODES)
+    km = sum(leg.km or 0 for leg in legs if leg.paid_by_km)
     if km <= 0:
         return []
-    label = f"Indemnités kilométriques — {format_number(km)} km"
-    if vehicle_cv is None:
+    label = f"{format_number(km)} km en véhicule personnel"
+    if profile.vehicle_cv is None:
         reason = (
-            "Indiquez la puissance fiscale (CV) de votre véhicule "
-            "pour calculer les indemnités kilométriques."
+            "indiquez la puissance fiscale (CV) de votre véhicule "
+            "pour calculer les indemnités kilométriques"
         )
-        return [AmountLine("indemnites_kilometriques", label, ZERO, reason, anchor="vehicle_cv")]
-    try:
-        amount, reason = mileage_amount(km, vehicle_cv, km_already_this_year, on, rates)
-    except RateNotFound as error:
-        amount, reason = ZERO, error.message
-    return [AmountLine("indemnites_kilometriques", label, amount, reason, anchor="vehicle_cv")]
+        amount = ZERO
+    else:
+        try:
+            amount, reason = mileage_amount(km, profile.vehicle_cv, profile.km_before, on, rates)
+        except RateNotFound as error:
+            amount, reason = ZERO, error.message
+    return [
+        AmountLine(
+            category=Category.MILEAGE, label=label, amount=amount, reason=reason, target=_VEHICLE_CV
+        )
+    ]
 
 
 def _meal_line(
@@ -494,14 +597,31 @@ def _meal_line(
     taken: str | None,
     window: tuple[dt.datetime, dt.datetime],
     rates: RateTable,
+    receipt: _Receipts,
 ) -> AmountLine:
     start, end = MEAL_WINDOWS[meal.kind]
-    why = f"{meal.label} — {_absence_text(window)} couvrant {format_time(start)}–{format_time(end)}"
+    why = f"{_absence_text(window)} couvrant {format_time(start)}–{format_time(end)}"
+
+    def line(amount: Decimal, reason: str) -> AmountLine:
+        return AmountLine(
+            category=Category.MEALS,
+            label=meal.label,
+            amount=amount,
+            reason=reason,
+            target=meal.ref,
+            receipt=receipt(
+                ReceiptType.MEAL,
+                meal.receipt_ref,
+                amount,
+                f"{ReceiptType.MEAL.label} — {meal.label}",
+            ),
+        )
+
     try:
         # The rate in force on the day the meal was taken.
         rate = rates.amount("meal", "repas", meal.day)
     except RateNotFound as error:
-        return AmountLine("repas", meal.label, ZERO, f"{why} — {error.message}", anchor=meal.anchor)
+        return line(ZERO, f"{why} — {error.message}")
     if taken == MealTaken.OTHER:
         amount, how = quantize(rate), format_euros(quantize(rate))
     elif taken == MealTaken.ADMINISTRATIVE:
@@ -511,68 +631,84 @@ def _meal_line(
         amount, how = ZERO, f"repas gratuit : {format_euros(ZERO)}"
     else:
         amount, how = ZERO, "indiquez comment ce repas a été pris"
-    return AmountLine("repas", meal.label, amount, f"{why} — {how}", "repas", meal.anchor)
-
-
-def night_anchor(night: dt.date) -> str:
-    """Anchor of a night's fields, by its date: stable whatever the order of the stays."""
-    return f"night-{night.isoformat()}"
+    return line(amount, f"{why} — {how}")
 
 
 def _night_line(
-    night: dt.date, stay: NightStay | None, entitled: bool, rates: RateTable
+    night: dt.date,
+    stay: NightStay | None,
+    entitled: bool,
+    rates: RateTable,
+    receipt: _Receipts,
 ) -> AmountLine:
-    label = f"Nuitée du {format_date(night)} au {format_date(night + dt.timedelta(days=1))}"
-    anchor = night_anchor(night)
+    ref = ReceiptRef.night(night)
+    label = night_label(night)
+    if stay is not None and stay.commune:
+        label = f"{label} à {stay.commune}"
+
+    def line(amount: Decimal, reason: str) -> AmountLine:
+        return AmountLine(
+            category=Category.NIGHTS,
+            label=label,
+            amount=amount,
+            reason=reason,
+            target=FieldRef.of_receipt(ref),
+            receipt=receipt(ReceiptType.HOTEL, ref, amount, f"{ReceiptType.HOTEL.label} — {label}"),
+        )
+
     if not entitled:
-        reason = f"{label} — pas d'absence couvrant 00:00–05:00 : non remboursée"
-        return AmountLine("nuitees", label, ZERO, reason, anchor=anchor)
-    why = f"{label} — absence couvrant 00:00–05:00"
+        return line(ZERO, "pas d'absence couvrant 00:00–05:00 : non remboursée")
+    why = "absence couvrant 00:00–05:00"
     if stay is None:
-        reason = f"{why} — aucun hébergement payant déclaré"
-        return AmountLine("nuitees", label, ZERO, reason, anchor=anchor)
-    label = f"{label} à {stay.commune}"
+        return line(ZERO, f"{why} — aucun hébergement payant déclaré")
     if stay.paid is None:
-        reason = f"{why} — indiquez le montant payé pour l'hébergement"
-        return AmountLine("nuitees", label, ZERO, reason, anchor=anchor)
+        return line(ZERO, f"{why} — indiquez le montant payé pour l'hébergement")
     zone = zone_for(stay.commune)
     try:
         ceiling = rates.amount("night", zone, night)
     except RateNotFound as error:
-        return AmountLine("nuitees", label, ZERO, f"{why} — {error.message}", anchor=anchor)
+        return line(ZERO, f"{why} — {error.message}")
     amount = quantize(min(stay.paid, ceiling))
-    reason = (
+    return line(
+        amount,
         f"{why} — {format_euros(quantize(stay.paid))} payés, "
-        f"{_ZONE_CEILINGS[zone]} {format_euros(ceiling)} : {format_euros(amount)}"
+        f"{_ZONE_CEILINGS[zone]} {format_euros(ceiling)} : {format_euros(amount)}",
     )
-    return AmountLine("nuitees", label, amount, reason, "hotel", anchor)
 
 
 def _night_lines(
-    entitled: Sequence[dt.date], nights: Sequence[NightStay], rates: RateTable
+    entitled: Sequence[dt.date], nights: Sequence[NightStay], rates: RateTable, receipt: _Receipts
 ) -> list[AmountLine]:
     stays = {stay.night: stay for stay in nights}
     return [
-        _night_line(night, stays.get(night), night in entitled, rates)
+        _night_line(night, stays.get(night), night in entitled, rates, receipt)
         for night in sorted(set(entitled) | set(stays))
     ]
 
 
-def _other_lines(expenses: Sequence[OtherExpense]) -> list[AmountLine]:
+def _other_lines(expenses: Sequence[OtherExpense], receipt: _Receipts) -> list[AmountLine]:
     lines = []
     for index, expense in enumerate(expenses):
-        name = _EXPENSE_LABELS.get(expense.kind, _EXPENSE_LABELS["autre"])
+        kind = ExpenseKind(expense.kind)
+        name = OTHER_EXPENSE_KINDS.get(kind, OTHER_EXPENSE_KINDS[ExpenseKind.OTHER])[0]
         label = f"{name} — {expense.label}" if expense.label else name
         amount = quantize(expense.amount)
-        receipt = expense.kind if expense.kind in _EXPENSE_LABELS else "autre"
+        key = expense.key or f"#{index}"
+        type_ = _RECEIPT_BY_EXPENSE.get(kind, ReceiptType.OTHER)
+        what = f"{type_.label} de {format_euros(amount)}"
         lines.append(
             AmountLine(
-                "autres",
-                label,
-                amount,
-                f"Montant payé : {format_euros(amount)}",
-                receipt,
-                f"expenses-{index}",
+                category=Category.OTHER,
+                label=label,
+                amount=amount,
+                reason=f"montant payé : {format_euros(amount)}",
+                target=FieldRef(Section.EXPENSE, key),
+                receipt=receipt(
+                    type_,
+                    ReceiptRef.expense(key),
+                    amount,
+                    f"{what} — {expense.label}" if expense.label else what,
+                ),
             )
         )
     return lines
@@ -588,24 +724,35 @@ def _within_residence(legs: Sequence[TravelLeg], residence_commune: str | None) 
     )
 
 
+def _entries(
+    entries: TravelEntries, meals: Sequence[MealEntitlement], nights: Iterable[dt.date]
+) -> frozenset[ReceiptRef]:
+    return frozenset(
+        [
+            *(ReceiptRef.leg(_leg_key(i, leg)) for i, leg in enumerate(entries.legs)),
+            *(ReceiptRef.expense(e.key or f"#{i}") for i, e in enumerate(entries.others)),
+            *(ReceiptRef.night(night) for night in nights),
+            *(ReceiptRef.night(stay.night) for stay in entries.nights),
+            *(meal.receipt_ref for meal in meals),
+        ]
+    )
+
+
 def compute_travel(
-    legs: Sequence[TravelLeg],
-    meals_taken: Mapping[MealEntitlement | tuple[dt.date, str], str],
-    nights: Sequence[NightStay],
-    vehicle_cv: int | None,
-    km_already_this_year: int,
-    other_expenses: Sequence[OtherExpense],
+    entries: TravelEntries,
+    profile: TravelProfile,
+    *,
     mission_date: dt.date,
-    residence_commune: str | None,
     rates: RateTable,
 ) -> TravelComputation:
     """All the travel amounts of a claim, each with the reason shown to the intervenant.
 
-    meals_taken maps a MealEntitlement (or its (day, kind) pair) to a MealTaken value.
-    Meals and nights use the rate of their own day, mileage the rate of the mission date.
+    Meals and nights use the rate of their own day, mileage the rate of the mission
+    date; which amounts need a receipt is the dated rule of the mission date.
     """
+    legs = entries.legs
     window = absence_window(legs)
-    if _within_residence(legs, residence_commune):
+    if _within_residence(legs, profile.family_commune):
         return TravelComputation(
             (),
             ZERO,
@@ -613,93 +760,27 @@ def compute_travel(
             reason="Pas de frais : le centre d'examen est dans votre commune de résidence.",
             window=window,
         )
+    receipt = _Receipts(mission_date)
     meals = meal_entitlements(window)
     entitled_nights = night_entitlements(window)
     lines = [
-        *_transport_lines(legs),
-        *_mileage_lines(legs, vehicle_cv, km_already_this_year, mission_date, rates),
+        *_transport_lines(legs, receipt),
+        *_mileage_lines(legs, profile, mission_date, rates),
     ]
     if window is not None:
         for meal in meals:
-            taken = meals_taken.get(meal, meals_taken.get((meal.day, meal.kind)))
-            lines.append(_meal_line(meal, taken, window, rates))
-    lines.extend(_night_lines(entitled_nights, nights, rates))
-    lines.extend(_other_lines(other_expenses))
+            lines.append(_meal_line(meal, entries.meal_taken(meal), window, rates, receipt))
+    lines.extend(_night_lines(entitled_nights, entries.nights, rates, receipt))
+    lines.extend(_other_lines(entries.others, receipt))
     total = quantize(sum((line.amount for line in lines), ZERO))
     reason = "" if legs else "Saisissez vos trajets pour calculer vos frais de déplacement."
     return TravelComputation(
-        tuple(lines), total, True, reason, window, tuple(meals), tuple(entitled_nights)
+        tuple(lines),
+        total,
+        True,
+        reason,
+        window,
+        tuple(meals),
+        tuple(entitled_nights),
+        _entries(entries, meals, entitled_nights),
     )
-
-
-# --- Supporting documents -------------------------------------------------------------------
-
-
-def receipt_required(kind: str, on: dt.date, rules: Iterable[ReceiptRule] = RECEIPT_RULES) -> bool:
-    """Whether a receipt of this kind is required for a mission on that day."""
-    return any(rule.kind == kind and rule.applies_on(on) for rule in rules)
-
-
-def required_receipts(travel: TravelComputation, mission_date: dt.date) -> list[Receipt]:
-    """The documents to upload for the amounts claimed (nothing for a zero amount)."""
-    return [
-        Receipt(line.receipt, _receipt_label(line), line.anchor)
-        for line in travel.lines
-        if line.receipt and line.amount > 0 and receipt_required(line.receipt, mission_date)
-    ]
-
-
-def _receipt_label(line: AmountLine) -> str:
-    what = _RECEIPT_LABELS[line.receipt or "autre"]
-    if line.category == "autres":
-        # The line label starts with the kind ("Péage — A84"): keep only the user's words.
-        _, _, detail = line.label.partition(" — ")
-        label = f"{what} de {format_euros(line.amount)}"
-        return f"{label} — {detail}" if detail else label
-    return f"{what} — {line.label}"
-
-
-# --- What is still to enter -----------------------------------------------------------------
-
-
-def missing_for_validation(
-    legs: Sequence[TravelLeg],
-    travel: TravelComputation,
-    meals_taken: Mapping[MealEntitlement | tuple[dt.date, str], str],
-    nights: Sequence[NightStay],
-    vehicle_cv: int | None,
-    mission_days: Iterable[dt.date],
-) -> list[Missing]:
-    """What the intervenant still has to enter before validating the travel part.
-
-    No legs is not missing: an intervenant may have had no travel costs at all.
-    """
-    if not travel.applies:
-        return []
-    missing = [
-        Missing(f"Trajet {legs[index].label} : {error.message}", f"legs-{index}")
-        for error in check_legs(legs, mission_days)
-        for index in (int(error.field.split("-")[1]),)
-    ]
-    if vehicle_cv is None and any(leg.mode in KM_MODES for leg in legs):
-        missing.append(
-            Missing(
-                "Indiquez la puissance fiscale (CV) de votre véhicule dans votre profil",
-                "vehicle_cv",
-            )
-        )
-    for meal in travel.meals:
-        if meals_taken.get(meal, meals_taken.get((meal.day, meal.kind))) not in set(MealTaken):
-            what = meal.label[0].lower() + meal.label[1:]
-            missing.append(Missing(f"Indiquez comment vous avez pris le {what}", meal.anchor))
-    for stay in nights:
-        if stay.night in travel.nights and stay.paid is None:
-            end = stay.night + dt.timedelta(days=1)
-            missing.append(
-                Missing(
-                    f"Indiquez le montant payé pour la nuitée du {format_date(stay.night)} "
-                    f"au {format_date(end)}",
-                    night_anchor(stay.night),
-                )
-            )
-    return missing

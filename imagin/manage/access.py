@@ -5,13 +5,12 @@ from __future__ import annotations
 from flask import abort
 from flask_login import current_user
 from sqlalchemy import ColumnElement, select, true
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from imagin.db import get_db
-from imagin.missions.queries import MAX_MISSION_NUMBER, MISSION_HEADER
-from imagin.models import Claim, Mission, bureau_member
-
-MANAGER_ROLES = frozenset({"gestionnaire", "admin"})
+from imagin.domain.roles import MANAGERS, Role
+from imagin.missions.queries import MAX_MISSION_NUMBER, MISSION_HEADER, WHOLE_CLAIM
+from imagin.models import Mission, bureau_member
 
 
 def require_manager() -> None:
@@ -19,13 +18,13 @@ def require_manager() -> None:
 
     :raise 404: for intervenants, so the back office does not even show it exists.
     """
-    if current_user.role not in MANAGER_ROLES:
+    if current_user.role not in MANAGERS:
         abort(404)
 
 
 def managed_missions() -> ColumnElement[bool]:
     """SQL condition: the mission belongs to one of the current user's bureaus."""
-    if current_user.role == "admin":
+    if current_user.role == Role.ADMIN:
         return true()
     return Mission.bureau_id.in_(managed_bureau_ids())
 
@@ -34,7 +33,7 @@ def managed_bureau_ids():
     """SQL: the ids of the bureaus the current user manages (every bureau for an admin)."""
     from imagin.models import Bureau
 
-    if current_user.role == "admin":
+    if current_user.role == Role.ADMIN:
         return select(Bureau.id)
     return select(bureau_member.c.bureau_id).where(bureau_member.c.user_id == current_user.id)
 
@@ -49,17 +48,7 @@ def get_managed_mission(number: int) -> Mission:
     mission = get_db().scalar(
         select(Mission)
         .where(Mission.number == number, managed_missions())
-        .options(
-            *MISSION_HEADER,
-            joinedload(Mission.intervenant),
-            joinedload(Mission.claim).options(
-                selectinload(Claim.hours),
-                selectinload(Claim.legs),
-                selectinload(Claim.expenses),
-                selectinload(Claim.documents),
-            ),
-            selectinload(Mission.days),
-        )
+        .options(*MISSION_HEADER, joinedload(Mission.claim), *WHOLE_CLAIM)
     )
     if mission is None:
         abort(404)

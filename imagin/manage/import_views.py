@@ -13,7 +13,7 @@ import secrets
 import time
 from pathlib import Path
 
-from flask import current_app, flash, redirect, url_for
+from flask import current_app, url_for
 from flask_login import current_user
 from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -27,7 +27,7 @@ from imagin.domain.convocations import COLUMNS, DESCRIPTIONS, decode_csv
 from imagin.forms import Form
 from imagin.manage.imports import apply_import, plan_import
 from imagin.manage.views import bp
-from imagin.rendering import render_page
+from imagin.rendering import back_to, render_page
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 # How long a preview can be applied; its kept file is deleted after that.
@@ -98,8 +98,7 @@ def apply_convocations():
         return _upload_page(upload, status=409)
     # Applied once: the same preview cannot be applied again.
     path.unlink(missing_ok=True)
-    flash(f"Import terminé : {plan.summary()}", "success")
-    return redirect(url_for("manage.index"), 303)
+    return back_to(url_for("manage.index"), f"Import terminé : {plan.summary()}")
 
 
 def _upload_page(form: ImportForm, status: int | None = None):

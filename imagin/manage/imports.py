@@ -18,6 +18,7 @@ from sqlalchemy import exists, func, insert, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from imagin.claims.workflow import apply_transition
 from imagin.domain.convocations import (
     PAY_BASIS_WORDS,
     ConvocationRow,
@@ -26,7 +27,9 @@ from imagin.domain.convocations import (
     parse_convocations,
     rate_label,
 )
-from imagin.domain.status import PartStatus
+from imagin.domain.roles import Role
+from imagin.domain.status import Part, PartStatus
+from imagin.domain.transitions import Action
 from imagin.mail import queue_mails
 from imagin.models import (
     AuditEvent,
@@ -45,14 +48,24 @@ from imagin.models import (
     User,
     bureau_member,
 )
-from imagin.notifications import convocation_message, notify_convocation
+from imagin.notifications import (
+    convocation_message,
+    days_text,
+    notify_convocation,
+    notify_mission_cancelled,
+    notify_mission_changed,
+    place_text,
+)
 
 # Keys per IN (…): well below every database's limit on bound parameters.
 CHUNK = 500
 # A claim can still be changed by an import only while nobody has validated it.
 OPEN_STATUSES = frozenset({PartStatus.NOT_VALIDATED, PartStatus.NO_COSTS})
 
-CREATE, UPDATE, UNCHANGED, KEPT = "create", "update", "unchanged", "kept"
+CREATE, UPDATE, UNCHANGED, KEPT, IGNORED = "create", "update", "unchanged", "kept", "ignored"
+# What an intervenant is told about when a re-import changes their mission.
+ANNOUNCED = frozenset({"jours", "centre", "annulation"})
+CANCELLED_BY_IMPORT = "Mission annulée par la DEC (convocation annulée)."
 
 
 @dataclass
@@ -91,6 +104,9 @@ class ImportPlan:
         kept = self.count(KEPT)
         if kept:
             parts.append(_plural(kept, "non modifiée", "non modifiées"))
+        ignored = self.count(IGNORED)
+        if ignored:
+            parts.append(_plural(ignored, "ignorée", "ignorées"))
         text = ", ".join(parts)
         if self.new_users:
             text += f" ; {_plural(self.new_users, 'intervenant créé', 'intervenants créés')}"
@@ -148,7 +164,7 @@ class _Import:
     def _load(self, rows: list[ConvocationRow]) -> None:
         db = self.db
         self.bureaus = {bureau.code.upper(): bureau for bureau in db.scalars(select(Bureau))}
-        if self.manager.role == "admin":
+        if self.manager.role == Role.ADMIN:
             self.managed = {bureau.id for bureau in self.bureaus.values()}
         else:
             self.managed = set(
@@ -242,6 +258,16 @@ class _Import:
         if errors:
             plan.errors.extend(errors)
             return None
+        if mission is None and row.cancelled:
+            plan.warnings.append(
+                RowError(
+                    row.line,
+                    "annulation",
+                    f"la mission N° {row.number} est annulée dans le fichier et n'existe pas "
+                    "dans IMAG'IN : elle n'est pas créée.",
+                )
+            )
+            return PlannedRow(row, IGNORED)
         if mission is None:
             return PlannedRow(row, CREATE, new_intervenant=user is None)
         changes = self._changes(mission, row, user, exam, kind)
@@ -310,6 +336,7 @@ class _Import:
             ("droit à rémunération", mission.pay_applies != row.pay_applies),
             ("droit au déplacement", mission.travel_applies != row.travel_right),
             ("jours", stored_days != wanted_days),
+            ("annulation", row.cancelled and not mission.cancelled),
         )
         return tuple(name for name, changed in checks if changed)
 
@@ -354,7 +381,7 @@ class _Import:
                 "email": row.email,
                 "first_name": row.first_name,
                 "last_name": row.last_name,
-                "role": "intervenant",
+                "role": Role.INTERVENANT.value,
                 "password_hash": None,
             },
             lambda user: user.email.lower(),
@@ -486,8 +513,8 @@ class _Import:
     def _update(self, planned: PlannedRow, now: dt.datetime) -> None:
         row = planned.row
         mission = self.missions[row.number]
-        claim = mission.claim
         previous_intervenant = mission.intervenant_id
+        before = {"jours": days_text(mission.days), "centre": place_text(mission.centre)}
         # Relationships are assigned even when unchanged: a notification then reads
         # them without loading anything.
         mission.intervenant = self.users[row.email.lower()]
@@ -501,36 +528,73 @@ class _Import:
         mission.pay_applies = row.pay_applies
         mission.travel_applies = row.travel_right
         self._set_days(mission, row)
+        self._event(mission, "convocation", row, now, update=list(planned.changes))
+        if row.cancelled:
+            self._cancel(mission, row, now)
+        else:
+            self._follow_rights(mission, row, now)
+        if mission.intervenant.id != previous_intervenant:
+            # For the new intervenant this is a new convocation.
+            notify_convocation(self.db, mission)
+        elif not row.cancelled and ANNOUNCED & set(planned.changes):
+            self._announce(mission, planned, before, now)
+
+    def _event(self, mission: Mission, action: str, row: ConvocationRow, now, **detail) -> None:
+        """A history event of the import, with the line it comes from."""
         self.db.add(
             AuditEvent(
                 mission=mission,
                 actor_id=self.manager.id,
                 at=now,
-                action="convocation",
-                detail={"source": "import", "line": row.line, "update": list(planned.changes)},
+                action=action,
+                detail={"source": "import", "line": row.line, **detail},
             )
         )
-        for part, applies in (("pay", row.pay_applies), ("travel", row.travel_right)):
-            before, after = PartStatus(getattr(claim, f"{part}_status")), _status(applies)
-            if before is after:
+
+    def _follow_rights(self, mission: Mission, row: ConvocationRow, now: dt.datetime) -> None:
+        """Each part follows its right: through the state machine's re-import transitions."""
+        claim = mission.claim
+        for part, applies in ((Part.PAY, row.pay_applies), (Part.TRAVEL, row.travel_right)):
+            current = PartStatus(getattr(claim, part.status_column))
+            if applies and current is PartStatus.NO_COSTS:
+                action = Action.REIMPORT_OPEN
+            elif not applies and current is PartStatus.NOT_VALIDATED:
+                action = Action.REIMPORT_CLOSE
+            else:
                 continue
-            setattr(claim, f"{part}_status", after.value)
-            claim.updated_at = now
-            self.db.add(
-                AuditEvent(
-                    mission=mission,
-                    actor_id=self.manager.id,
-                    at=now,
-                    action="convocation",
-                    part=part,
-                    before=before.value,
-                    after=after.value,
-                    detail={"source": "import", "line": row.line},
-                )
-            )
-        if mission.intervenant.id != previous_intervenant:
-            # For the new intervenant this is a new convocation.
-            notify_convocation(self.db, mission)
+            self._transition(mission, part, action, row, now)
+
+    def _transition(self, mission, part, action, row, now, reason: str | None = None) -> None:
+        """A change of status of the import, through the state machine, with its line."""
+        detail = {"source": "import", "line": row.line}
+        apply_transition(
+            self.db, mission, part, action, self.manager, now=now, reason=reason, detail=detail
+        )
+
+    def _cancel(self, mission: Mission, row: ConvocationRow, now: dt.datetime) -> None:
+        """The convocation is cancelled: both parts "Annulé", and the intervenant is told."""
+        reason = row.cancel_reason or CANCELLED_BY_IMPORT
+        for part in Part:
+            self._transition(mission, part, Action.CANCEL, row, now, reason)
+        mission.cancelled = True
+        mission.cancel_reason = reason
+        notify_mission_cancelled(self.db, mission, reason)
+
+    def _announce(
+        self, mission: Mission, planned: PlannedRow, before: dict[str, str], now: dt.datetime
+    ) -> None:
+        """Dates, times or place changed: a history event and an e-mail say what changed."""
+        after = {"jours": days_text(mission.days), "centre": place_text(mission.centre)}
+        words = {"jours": "Dates", "centre": "Lieu"}
+        changes = [
+            f"{words[name]} : {before[name]} → {after[name]}"
+            for name in ("jours", "centre")
+            if name in planned.changes and before[name] != after[name]
+        ]
+        if not changes:
+            return
+        self._event(mission, "mission_changed", planned.row, now, changes=changes)
+        notify_mission_changed(self.db, mission, changes)
 
     @staticmethod
     def _set_days(mission: Mission, row: ConvocationRow) -> None:

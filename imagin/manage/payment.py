@@ -7,24 +7,24 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, defaultload, joinedload
 
 from imagin.claims.workflow import Actor, apply_transition
+from imagin.domain.money import from_cents
 from imagin.domain.payroll import PayrollLine, payroll_csv
-from imagin.domain.status import PartStatus
+from imagin.domain.status import Part, PartStatus
 from imagin.domain.transitions import Action, TransitionRefused
+from imagin.domain.travel import Category, ExpenseKind
 from imagin.mail import queue_mails
 from imagin.manage.access import managed_bureau_ids, managed_missions
-from imagin.models import AuditEvent, Claim, Mission, PaymentBatch, PaymentLine
+from imagin.models import Claim, Mission, PaymentBatch, PaymentLine
 from imagin.notifications import MESSAGE_LOADING, in_payment_message
-
-PARTS = ("pay", "travel")
 
 
 @dataclass(frozen=True)
 class PayablePart:
     mission: Mission
-    part: str
+    part: Part
 
     @property
     def key(self) -> str:
@@ -33,11 +33,13 @@ class PayablePart:
     @property
     def amount_cents(self) -> int:
         claim = self.mission.claim
-        cents = claim.pay_amount_cents if self.part == "pay" else claim.travel_amount_cents
+        cents = claim.pay_amount_cents if self.part is Part.PAY else claim.travel_amount_cents
         return cents or 0
 
 
-def payable_parts(db: Session, bureau_id: int | None = None) -> list[PayablePart]:
+def payable_parts(
+    db: Session, bureau_id: int | None = None, *, for_export: bool = False
+) -> list[PayablePart]:
     """Parts "Validé par gestionnaire" of the current user's bureaus, in one query."""
     approved = PartStatus.APPROVED.value
     query = (
@@ -45,7 +47,7 @@ def payable_parts(db: Session, bureau_id: int | None = None) -> list[PayablePart
         .join(Mission.claim)
         .where(managed_missions())
         .where((Claim.pay_status == approved) | (Claim.travel_status == approved))
-        .options(*MESSAGE_LOADING)
+        .options(*MESSAGE_LOADING, *(_EXPORT_LOADING if for_export else ()))
         .order_by(Mission.number)
     )
     if bureau_id is not None:
@@ -53,9 +55,18 @@ def payable_parts(db: Session, bureau_id: int | None = None) -> list[PayablePart
     return [
         PayablePart(mission, part)
         for mission in db.scalars(query).unique()
-        for part in PARTS
-        if getattr(mission.claim, f"{part}_status") == approved
+        for part in Part
+        if getattr(mission.claim, part.status_column) == approved
     ]
+
+
+# What the file says of a travel part: its frozen amounts, its legs, its other expenses.
+_CLAIM = defaultload(Mission.claim)
+_EXPORT_LOADING = (
+    _CLAIM.selectinload(Claim.frozen_amounts),
+    _CLAIM.selectinload(Claim.legs),
+    _CLAIM.selectinload(Claim.expenses),
+)
 
 
 class ExportRefused(Exception):
@@ -64,25 +75,21 @@ class ExportRefused(Exception):
         super().__init__(message)
 
 
-def _travel_categories(db: Session, mission_ids: list[int]) -> dict[int, dict[str, Decimal]]:
-    """Travel amounts by category, as frozen when each claim was validated (one query)."""
-    rows = db.execute(
-        select(AuditEvent.mission_id, AuditEvent.detail)
-        .where(
-            AuditEvent.mission_id.in_(mission_ids),
-            AuditEvent.part == "travel",
-            AuditEvent.action == "validate",
-            AuditEvent.detail.is_not(None),
-        )
-        .order_by(AuditEvent.at, AuditEvent.id)
+def _categories(claim: Claim) -> dict[Category, Decimal]:
+    """The travel amounts by category as the intervenant saw them when validating."""
+    return {Category(row.category): from_cents(row.amount_cents) for row in claim.frozen_amounts}
+
+
+def _legs(claim: Claim) -> str:
+    return " ; ".join(f"{leg.departure_city} → {leg.arrival_city}" for leg in claim.legs)
+
+
+def _precisions(claim: Claim) -> str:
+    return " ; ".join(
+        expense.label
+        for expense in sorted(claim.expenses, key=lambda e: e.id)
+        if expense.label and expense.kind not in (ExpenseKind.MEAL, ExpenseKind.NIGHT)
     )
-    categories: dict[int, dict[str, Decimal]] = {}
-    for mission_id, detail in rows:
-        # Later validations (after a correction) replace earlier ones.
-        categories[mission_id] = {
-            code: Decimal(cents) / 100 for code, cents in (detail.get("categories") or {}).items()
-        }
-    return categories
 
 
 def export_parts(
@@ -96,12 +103,14 @@ def export_parts(
     wanted: set[tuple[int, str]] = set()
     for key in keys:
         claim_id, _, part = key.partition(":")
-        if not claim_id.isdigit() or part not in PARTS:
+        if not claim_id.isdigit() or part not in {p.value for p in Part}:
             raise ExportRefused("Sélection invalide : rechargez la page et recommencez.")
-        wanted.add((int(claim_id), part))
+        wanted.add((int(claim_id), Part(part)))
     if not wanted:
         raise ExportRefused("Sélectionnez au moins un état de frais à mettre en paiement.")
-    by_key = {(p.mission.claim.id, p.part): p for p in payable_parts(db, bureau_id)}
+    by_key = {
+        (p.mission.claim.id, p.part): p for p in payable_parts(db, bureau_id, for_export=True)
+    }
     missing = wanted - set(by_key)
     if missing:
         raise ExportRefused(
@@ -109,7 +118,6 @@ def export_parts(
             "paiement, renvoyés ou d'un autre bureau) : rien n'a été exporté."
         )
     chosen = sorted((by_key[k] for k in wanted), key=lambda p: (p.mission.number, p.part))
-    categories = _travel_categories(db, [p.mission.id for p in chosen if p.part == "travel"])
     batch = PaymentBatch(created_at=now, created_by_id=actor.id, bureau_id=bureau_id, csv="")
     db.add(batch)
     db.flush()  # the batch number goes into the file
@@ -125,6 +133,8 @@ def export_parts(
             )
         )
         user = item.mission.intervenant
+        claim = item.mission.claim
+        travel = item.part is Part.TRAVEL
         lines.append(
             PayrollLine(
                 batch_id=batch.id,
@@ -137,8 +147,10 @@ def export_parts(
                 first_name=user.first_name,
                 email=user.email,
                 part=item.part,
-                total=Decimal(item.amount_cents) / 100,
-                categories=categories.get(item.mission.id, {}),
+                total=from_cents(item.amount_cents),
+                categories=_categories(claim) if travel else {},
+                legs=_legs(claim) if travel else "",
+                precisions=_precisions(claim) if travel else "",
             )
         )
     batch.csv = payroll_csv(lines)

@@ -9,7 +9,9 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from imagin.db import get_db
-from imagin.domain.status import PartStatus
+from imagin.domain.roles import Role
+from imagin.domain.status import PartStatus, effective_status
+from imagin.domain.transitions import Action, allowed_actions
 from imagin.manage.access import managed_missions
 from imagin.missions.queries import MAX_MISSION_NUMBER, status_condition
 from imagin.models import Claim, Exam, ExamSession, Mission, User
@@ -22,6 +24,30 @@ class QueueFilters:
     status: PartStatus | None = None
     name: str = ""
     number: int | None = None
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """A claim of the queue as the DEC sees it today, and whether it may be ticked."""
+
+    mission: Mission
+    pay: PartStatus
+    travel: PartStatus
+    # Some part waits for the DEC's validation: only such rows are offered to bulk approval.
+    selectable: bool
+
+    @classmethod
+    def of(cls, mission: Mission, today: dt.date, role: Role) -> QueueRow:
+        claim = mission.claim
+        return cls(
+            mission,
+            effective_status(claim.pay, mission.ends_on, today),
+            effective_status(claim.travel, mission.ends_on, today),
+            any(
+                Action.APPROVE in allowed_actions(status, role)
+                for status in (claim.pay, claim.travel)
+            ),
+        )
 
 
 @dataclass(frozen=True)

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from imagin import clock
-from imagin.claims.service import load_rates, pay_view
-from imagin.claims.workflow import apply_transition
+from imagin.claims.editing import STALE_FOR_MANAGER, commit
+from imagin.claims.rates import load_rates
+from imagin.claims.validation import check_claim
 from imagin.db import get_db
-from imagin.domain.status import PartStatus, effective_status
-from imagin.domain.transitions import Action, TransitionRefused
-from imagin.mail import queue_mails
+from imagin.documents.page import documents_view
+from imagin.domain.roles import Role
+from imagin.domain.status import Part, PartStatus, effective_status
+from imagin.manage import review
 from imagin.manage.access import (
     get_managed_mission,
     managed_bureau_ids,
@@ -22,34 +24,18 @@ from imagin.manage.access import (
     require_manager,
 )
 from imagin.manage.forms import ApproveForm, BulkForm, ExportForm, QueueFilterForm, ReasonForm
-from imagin.manage.payment import (
-    ExportRefused,
-    export_parts,
-    managed_batches,
-    payable_parts,
-)
-from imagin.manage.queries import filter_choices, queue, status_counts
-from imagin.missions.queries import history
+from imagin.manage.payment import ExportRefused, export_parts, managed_batches, payable_parts
+from imagin.manage.queries import QueueRow, filter_choices, queue, status_counts
+from imagin.missions.queries import WHOLE_CLAIM, correction_reason, history
 from imagin.models import Bureau, Mission, PaymentBatch
-from imagin.notifications import (
-    MESSAGE_LOADING,
-    approved_message,
-    notify_approved,
-    notify_sent_back,
-)
-from imagin.rendering import render_page
-from imagin.travel.service import travel_view
+from imagin.notifications import MESSAGE_LOADING
+from imagin.rendering import back_to, refuse_conflicts, render_page
 
 bp = Blueprint("manage", __name__, url_prefix="/gestion")
 
 MISSION_URL = "/missions/<int(max=2147483647):number>"
 # The part in URLs, in the words of the tabs.
-PART_SLUGS = {"remuneration": "pay", "deplacement": "travel"}
-PART_LABELS = {"pay": "rémunération", "travel": "déplacement"}
-STALE = (
-    "Cet état de frais a changé depuis l'affichage de la page (autre onglet ou autre "
-    "gestionnaire) : vérifiez-le de nouveau avant d'agir."
-)
+PARTS_BY_SLUG = {part.slug: part for part in Part}
 
 
 @bp.before_request
@@ -72,110 +58,121 @@ def index():
         "results",
         form=form,
         result=result,
+        rows=[QueueRow.of(mission, today, Role(current_user.role)) for mission in result.missions],
         counts=status_counts(),
-        statuses=list(PartStatus),
-        today=today,
-        effective_status=effective_status,
+        statuses=[status for status in PartStatus if status is not PartStatus.IN_PROGRESS],
         bulk_form=BulkForm(),
         query_args={k: v for k, v in request.args.items() if k != "page" and v},
     )
 
 
-def _review(mission, *, status: int = 200, message: str | None = None, forms=None):
+def _review(mission, *, message: str | None = None, forms=None, status: int = 200):
+    """The review page of a claim: both parts, their receipts and documents, the actions."""
     db = get_db()
-    rates = load_rates(db)
     today = clock.today()
     claim = mission.claim
+    check = check_claim(db, mission, load_rates(db), today)
     version = {"version": claim.version}
     forms = forms or {}
+    role = Role(current_user.role)
     return render_page(
         "manage/claim.html",
         status=status,
         mission=mission,
         claim=claim,
-        pay=pay_view(mission, rates),
-        travel=travel_view(db, mission, rates),
-        events=history(mission.id),
+        pay=check.pay,
+        travel=check.travel,
+        pieces=documents_view(mission, check.travel, check.receipts),
+        history_events=history(mission.id),
         statuses={
-            "pay": effective_status(claim.pay, mission.ends_on, today),
-            "travel": effective_status(claim.travel, mission.ends_on, today),
+            part.value: effective_status(
+                claim.pay if part is Part.PAY else claim.travel, mission.ends_on, today
+            )
+            for part in Part
         },
+        actions=review.actions(mission, role, check),
+        reasons={
+            Part.PAY.value: correction_reason(claim.pay, claim.pay_reason),
+            Part.TRAVEL.value: correction_reason(claim.travel, claim.travel_reason),
+        },
+        may_cancel=review.may_cancel(mission, role),
         approve_form=ApproveForm(data=version),
         reason_forms={
-            part: forms.get(part) or ReasonForm(data=version, prefix=part)
-            for part in ("pay", "travel")
+            part.value: forms.get(part.value) or ReasonForm(data=version, prefix=part.value)
+            for part in Part
         },
         cancel_form=forms.get("cancel") or ReasonForm(data=version, prefix="cancel"),
         message=message,
-        part_labels=PART_LABELS,
-        part_slugs={v: k for k, v in PART_SLUGS.items()},
+        parts=list(Part),
     )
+
+
+def _review_conflict(message: str, number: int, slug: str | None = None):
+    return _review(get_managed_mission(number), message=message)
 
 
 @bp.get(MISSION_URL)
 def claim(number: int):
-    """A claim to review: both parts as entered, amounts with their reasons, documents, history."""
+    """A claim to review: both parts, amounts with their reasons, receipts, documents, history."""
     return _review(get_managed_mission(number))
 
 
-def _part(slug: str) -> str:
-    if slug not in PART_SLUGS:
+def _part(slug: str) -> Part:
+    if slug not in PARTS_BY_SLUG:
         abort(404)
-    return PART_SLUGS[slug]
+    return PARTS_BY_SLUG[slug]
 
 
-def _act(mission, part: str, action: Action, form, reason: str | None = None):
-    """Apply one transition for the gestionnaire and tell the intervenant; 409 when refused."""
-    db = get_db()
-    if str(mission.claim.version) != (form.version.data or ""):
-        return _review(mission, status=409, message=STALE)
-    try:
-        change = apply_transition(
-            db, mission, part, action, current_user, now=clock.now(), reason=reason
-        )
-        # Queued in the same transaction: the message exists if and only if the change does.
-        if action is Action.SEND_BACK:
-            notify_sent_back(db, mission, part, change.reason or "")
-        elif action is Action.APPROVE:
-            notify_approved(db, mission, part)
-        db.commit()
-    except TransitionRefused as refused:
-        db.rollback()
-        return _review(get_managed_mission(mission.number), status=409, message=refused.message)
-    except StaleDataError:
-        db.rollback()
-        return _review(get_managed_mission(mission.number), status=409, message=STALE)
-    return None
+def _reviewed(number: int, message: str):
+    return back_to(url_for("manage.claim", number=number), message)
 
 
 @bp.post(MISSION_URL + "/<slug>/valider")
+@refuse_conflicts(_review_conflict)
 def approve(number: int, slug: str):
     """Validate one part of a claim ("Validé par gestionnaire")."""
     part = _part(slug)
+    db = get_db()
     mission = get_managed_mission(number)
-    refused = _act(mission, part, Action.APPROVE, ApproveForm())
-    if refused is not None:
-        return refused
-    flash(f"Mission {number} : frais de {PART_LABELS[part]} validés.", "success")
-    return redirect(url_for("manage.claim", number=number), 303)
+    form = ApproveForm()
+    review.approve(
+        db,
+        mission,
+        part,
+        current_user,
+        version=form.version.data,
+        rates=load_rates(db),
+        now=clock.now(),
+    )
+    commit(db, role=Role(current_user.role))
+    return _reviewed(number, f"Mission {number} : frais de {part.label} validés.")
 
 
 @bp.post(MISSION_URL + "/<slug>/renvoyer")
+@refuse_conflicts(_review_conflict)
 def send_back(number: int, slug: str):
     """Send one part back to the intervenant for correction, with the required reason."""
     part = _part(slug)
+    db = get_db()
     mission = get_managed_mission(number)
-    form = ReasonForm(prefix=part)
+    form = ReasonForm(prefix=part.value)
     if not form.validate():
-        return _review(mission, status=422, forms={part: form})
-    refused = _act(mission, part, Action.SEND_BACK, form, reason=form.reason.data)
-    if refused is not None:
-        return refused
-    flash(f"Mission {number} : frais de {PART_LABELS[part]} renvoyés pour correction.", "success")
-    return redirect(url_for("manage.claim", number=number), 303)
+        return _review(mission, status=422, forms={part.value: form})
+    review.send_back(
+        db,
+        mission,
+        part,
+        current_user,
+        form.reason.data,
+        version=form.version.data,
+        now=clock.now(),
+    )
+    commit(db, role=Role(current_user.role))
+    return _reviewed(number, f"Mission {number} : frais de {part.label} renvoyés pour correction.")
 
 
 @bp.post(MISSION_URL + "/annuler")
+@refuse_conflicts(_review_conflict)
 def cancel(number: int):
     """Cancel a mission, with the required reason: both parts become "Annulé"."""
     db = get_db()
@@ -183,68 +180,52 @@ def cancel(number: int):
     form = ReasonForm(prefix="cancel")
     if not form.validate():
         return _review(mission, status=422, forms={"cancel": form})
-    if str(mission.claim.version) != (form.version.data or ""):
-        return _review(mission, status=409, message=STALE)
-    now = clock.now()
-    try:
-        for part in ("pay", "travel"):
-            apply_transition(
-                db, mission, part, Action.CANCEL, current_user, now=now, reason=form.reason.data
-            )
-        mission.cancelled = True
-        mission.cancel_reason = form.reason.data.strip()
-        db.commit()
-    except TransitionRefused as refused:
-        db.rollback()
-        return _review(get_managed_mission(number), status=409, message=refused.message)
-    flash(f"Mission {number} annulée.", "success")
-    return redirect(url_for("manage.claim", number=number), 303)
+    review.cancel(
+        db, mission, current_user, form.reason.data, version=form.version.data, now=clock.now()
+    )
+    commit(db, role=Role(current_user.role))
+    return _reviewed(number, f"Mission {number} annulée.")
 
 
 @bp.post("/validation-groupee")
 def bulk_approve():
-    """Validate every validated part of the ticked claims; say what was done and refused."""
+    """Validate every part of the ticked claims that can be; say what was done and refused."""
     db = get_db()
     form = BulkForm()
     form.validate()
     numbers = sorted({n for n in (form.selected.data or []) if 0 < n < 2**31})
     if not numbers:
-        flash("Cochez au moins un état de frais à valider.", "error")
-        return redirect(url_for("manage.index"), 303)
-    missions = db.scalars(
-        select(Mission)
-        .where(Mission.number.in_(numbers), managed_missions())
-        .options(*MESSAGE_LOADING)
-    ).all()
+        return back_to(
+            url_for("manage.index"), "Cochez au moins un état de frais à valider.", "error"
+        )
+    missions = (
+        db.scalars(
+            select(Mission)
+            .where(Mission.number.in_(numbers), managed_missions())
+            .options(*MESSAGE_LOADING, *WHOLE_CLAIM)
+            .order_by(Mission.number)
+        )
+        .unique()
+        .all()
+    )
     found = {m.number for m in missions}
-    now = clock.now()
-    done, refused, messages = [], [], []
-    for number in numbers:
-        if number not in found:
-            refused.append(f"Mission {number} : introuvable dans vos bureaux.")
-    for mission in missions:
-        for part in ("pay", "travel"):
-            if getattr(mission.claim, part) in (PartStatus.NO_COSTS, PartStatus.CANCELLED):
-                continue
-            try:
-                apply_transition(db, mission, part, Action.APPROVE, current_user, now=now)
-                done.append(f"Mission {mission.number} : {PART_LABELS[part]} validée.")
-                messages.append(approved_message(mission, part))
-            except TransitionRefused as reason:
-                refused.append(f"Mission {mission.number} : {PART_LABELS[part]} — {reason.message}")
-    queue_mails(db, messages)
+    result = review.bulk_approve(db, missions, current_user, rates=load_rates(db), now=clock.now())
+    refused = [
+        f"Mission {number} : introuvable dans vos bureaux."
+        for number in numbers
+        if number not in found
+    ] + result.refused
     try:
         db.commit()
     except StaleDataError:
         db.rollback()
-        flash(STALE, "error")
-        return redirect(url_for("manage.index"), 303)
-    flash(f"{len(done)} partie(s) validée(s), {len(refused)} refusée(s).", "info")
-    for line in done:
+        return back_to(url_for("manage.index"), STALE_FOR_MANAGER, "error")
+    flash(f"{len(result.done)} partie(s) validée(s), {len(refused)} refusée(s).", "info")
+    for line in result.done:
         flash(line, "success")
     for line in refused:
         flash(line, "error")
-    return redirect(url_for("manage.index"), 303)
+    return back_to(url_for("manage.index"))
 
 
 def _bureaus():
@@ -278,11 +259,10 @@ def payment():
             db.rollback()
             message, status = "Ces états de frais viennent d'être exportés par ailleurs.", 409
         else:
-            flash(
-                f"Lot n° {batch.id} créé : {len(batch.lines)} partie(s) mises en paiement.",
-                "success",
+            return back_to(
+                url_for("manage.batches"),
+                f"Lot n° {batch.id} créé : {len(batch.lines)} partie(s) mise(s) en paiement.",
             )
-            return redirect(url_for("manage.batches"), 303)
     return render_page(
         "manage/payment.html",
         status=status,
@@ -291,7 +271,6 @@ def payment():
         bureau=bureau,
         form=form,
         message=message,
-        part_labels=PART_LABELS,
     )
 
 

@@ -2,29 +2,53 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from flask import Response
 
 from imagin import clock
-from imagin.domain.status import effective_status
+from imagin.domain.status import Part, effective_status
+from imagin.domain.validation import mission_ended, validation_possible_from
+from imagin.missions.queries import correction_reason
 from imagin.models import Mission
 from imagin.rendering import render_page
 
-# (slug, endpoint, label) in the order users know.
+
+class Tab(NamedTuple):
+    slug: str
+    endpoint: str
+    label: str
+    # The tab's panel, kept with the feature that owns it.
+    template: str
+
+
+# In the order users know.
 TABS = (
-    ("suivi", "missions.suivi", "Suivi"),
-    ("remuneration", "claims.remuneration", "Frais rémunération"),
-    ("deplacement", "travel.deplacement", "Frais déplacement"),
-    ("recapitulatif", "claims.recapitulatif", "Récapitulatif"),
+    Tab("suivi", "missions.suivi", "Suivi", "missions/_suivi.html"),
+    Tab("remuneration", "claims.remuneration", "Frais rémunération", "claims/_remuneration.html"),
+    Tab("deplacement", "travel.deplacement", "Frais déplacement", "travel/_deplacement.html"),
+    Tab("recapitulatif", "claims.recapitulatif", "Récapitulatif", "claims/_recapitulatif.html"),
 )
+TEMPLATES = {tab.slug: tab.template for tab in TABS}
 
 
 def render_mission_tab(mission: Mission, tab: str, *, status: int = 200, **context) -> Response:
-    """The mission page with ``tab`` selected, or only the tabs when HTMX asks."""
+    """The mission page with ``tab`` selected, or only the tabs when HTMX asks.
+
+    The header shows each part's status as users see it today ("Mission en cours"
+    until the end), and the DEC's reason while a part is sent back for correction.
+    """
     today = clock.today()
     claim = mission.claim
     statuses = {
-        "pay": effective_status(claim.pay, mission.ends_on, today),
-        "travel": effective_status(claim.travel, mission.ends_on, today),
+        part.value: effective_status(
+            claim.pay if part is Part.PAY else claim.travel, mission.ends_on, today
+        )
+        for part in Part
+    }
+    reasons = {
+        Part.PAY.value: correction_reason(claim.pay, claim.pay_reason),
+        Part.TRAVEL.value: correction_reason(claim.travel, claim.travel_reason),
     }
     return render_page(
         "missions/mission.html",
@@ -33,7 +57,12 @@ def render_mission_tab(mission: Mission, tab: str, *, status: int = 200, **conte
         mission=mission,
         claim=claim,
         statuses=statuses,
+        reasons=reasons,
         tab=tab,
         tabs=TABS,
+        tab_template=TEMPLATES[tab],
+        # Whether the validation forms of the tabs may be sent today, and from when.
+        can_validate_now=mission_ended(mission.ends_on, today),
+        validation_date=validation_possible_from(mission.ends_on),
         **context,
     )

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 
 from flask import abort
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import defaultload, joinedload, selectinload
 
 from imagin.db import get_db
 from imagin.domain.status import PartStatus, effective_status
 from imagin.models import (
     AuditEvent,
     Claim,
+    Document,
     Exam,
     ExamCentre,
     ExamSession,
@@ -33,6 +34,17 @@ MISSION_HEADER = (
     joinedload(Mission.mission_type),
     joinedload(Mission.centre),
     joinedload(Mission.bureau),
+)
+
+# Everything a claim's pages, its validation and its review read: its lines and documents.
+_CLAIM = defaultload(Mission.claim)
+WHOLE_CLAIM = (
+    _CLAIM.selectinload(Claim.hours),
+    _CLAIM.selectinload(Claim.legs),
+    _CLAIM.selectinload(Claim.expenses),
+    _CLAIM.selectinload(Claim.documents).selectinload(Document.links),
+    joinedload(Mission.intervenant),
+    selectinload(Mission.days),
 )
 
 

@@ -6,7 +6,6 @@ from flask import Blueprint, current_app, request
 from flask_login import current_user, login_required
 
 from imagin import clock
-from imagin.domain.status import PartStatus
 from imagin.missions.forms import MissionFilterForm
 from imagin.missions.page import render_mission_tab
 from imagin.missions.queries import get_own_mission, history, list_own_missions, own_sessions
@@ -51,4 +50,4 @@ def index():
 def suivi(number: int):
     """Show a mission with its Suivi tab: statuses, next step, days and history."""
     mission = get_own_mission(number, current_user.id)
-    return render_mission_tab(mission, "suivi", events=history(mission.id), PartStatus=PartStatus)
+    return render_mission_tab(mission, "suivi", history_events=history(mission.id))

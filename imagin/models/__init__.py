@@ -5,9 +5,11 @@ from imagin.models.claims import (
     Claim,
     Document,
     Expense,
+    FrozenAmount,
     HoursLine,
     PaymentBatch,
     PaymentLine,
+    ReceiptLink,
     TravelLeg,
 )
 from imagin.models.identities import AuthEvent, PortalEstablishment, PortalIdentity
@@ -33,6 +35,7 @@ __all__ = [
     "ExamCentre",
     "ExamSession",
     "Expense",
+    "FrozenAmount",
     "HoursLine",
     "Mission",
     "MissionDay",
@@ -44,6 +47,7 @@ __all__ = [
     "PortalEstablishment",
     "PortalIdentity",
     "RateRow",
+    "ReceiptLink",
     "TravelLeg",
     "User",
     "bureau_member",

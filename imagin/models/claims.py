@@ -9,6 +9,7 @@ from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from imagin.db import Base
+from imagin.domain.refs import EntryKind, ReceiptRef
 from imagin.domain.status import PartStatus
 
 if TYPE_CHECKING:
@@ -57,7 +58,11 @@ class Claim(Base):
     )
     expenses: Mapped[list[Expense]] = relationship(cascade="all, delete-orphan")
     documents: Mapped[list[Document]] = relationship(
-        order_by="Document.uploaded_at", cascade="all, delete-orphan"
+        order_by="(Document.uploaded_at, Document.id)", cascade="all, delete-orphan"
+    )
+    # The travel amounts by category as the intervenant saw them when validating.
+    frozen_amounts: Mapped[list[FrozenAmount]] = relationship(
+        order_by="FrozenAmount.category", cascade="all, delete-orphan"
     )
 
     @property
@@ -82,7 +87,12 @@ class HoursLine(Base):
 
 
 class TravelLeg(Base):
+    """One journey of the travel part, edited in place: its id is what its receipt refers to."""
+
     __tablename__ = "travel_leg"
+    # Ids are never given again (SQLite would reuse the highest one once deleted): a
+    # document linked to a deleted leg must not end up justifying a new one.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id", ondelete="CASCADE"), index=True)
@@ -97,13 +107,18 @@ class TravelLeg(Base):
 
 
 class Expense(Base):
-    """A meal, a night, a ticket, a toll, a parking fee or another cost of the travel part."""
+    """A meal, a night, a ticket, a toll, a parking fee or another cost of the travel part.
+
+    Changed in place when the expenses form is saved again, so that the documents
+    linked to an expense stay linked; ids are never given again (see TravelLeg).
+    """
 
     __tablename__ = "expense"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id", ondelete="CASCADE"), index=True)
-    # "meal", "night", "ticket", "toll", "parking", "taxi", "other".
+    # An imagin.domain.travel.ExpenseKind: meal, night, ticket, toll, parking, taxi, other.
     kind: Mapped[str] = mapped_column(String(20))
     day: Mapped[dt.date | None]
     # Meals: "dejeuner"/"diner" taken "gratuit", "administratif" or "autre".
@@ -127,9 +142,54 @@ class Document(Base):
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64))
-    receipt_key: Mapped[str | None] = mapped_column(String(100))
     uploaded_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    # The receipts it justifies: none ("autre pièce"), one, or several.
+    links: Mapped[list[ReceiptLink]] = relationship(
+        cascade="all, delete-orphan", order_by="(ReceiptLink.kind, ReceiptLink.key)"
+    )
+
+    @property
+    def refs(self) -> list[ReceiptRef]:
+        return [link.ref for link in self.links]
+
+
+class ReceiptLink(Base):
+    """A document justifies the receipt of an entry (see imagin.domain.refs.ReceiptRef).
+
+    ``label`` is what the receipt was called when the link was made, so that a
+    document whose entry was deleted can still say what it justified.
+    """
+
+    __tablename__ = "receipt_link"
+
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("document.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    label: Mapped[str] = mapped_column(String(300), default="")
+
+    @property
+    def ref(self) -> ReceiptRef:
+        return ReceiptRef(EntryKind(self.kind), self.key)
+
+
+class FrozenAmount(Base):
+    """A travel amount by category, frozen when the intervenant validated the part.
+
+    The payment export pays these: what the intervenant saw on the Récapitulatif.
+    """
+
+    __tablename__ = "frozen_amount"
+
+    claim_id: Mapped[int] = mapped_column(
+        ForeignKey("claim.id", ondelete="CASCADE"), primary_key=True
+    )
+    # An imagin.domain.travel.Category.
+    category: Mapped[str] = mapped_column(String(20), primary_key=True)
+    amount_cents: Mapped[int]
 
 
 class AuditEvent(Base):

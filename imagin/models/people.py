@@ -10,6 +10,7 @@ from sqlalchemy import Column, ForeignKey, String, Table, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from imagin.db import Base
+from imagin.domain.roles import Role
 
 if TYPE_CHECKING:
     from imagin.models.identities import PortalIdentity
@@ -50,7 +51,8 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     first_name: Mapped[str] = mapped_column(String(100), default="")
     last_name: Mapped[str] = mapped_column(String(100), default="")
-    role: Mapped[str] = mapped_column(String(20), default="intervenant")
+    # An imagin.domain.roles.Role.
+    role: Mapped[str] = mapped_column(String(20), default=Role.INTERVENANT.value)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     # Part of the session cookie: changing it signs out every session of the user.
     session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)

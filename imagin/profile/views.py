@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, request, url_for
 from flask_login import current_user, login_required
 
 from imagin.db import get_db
 from imagin.missions.queries import MAX_MISSION_NUMBER
 from imagin.models import User
 from imagin.profile.forms import ProfileForm
-from imagin.rendering import render_page
+from imagin.rendering import back_to, render_page
 
 bp = Blueprint("profile", __name__)
 
@@ -37,7 +37,9 @@ def edit():
         user.admin_commune = (form.admin_commune.data or "").strip()
         user.vehicle_cv = form.vehicle_cv.data
         get_db().commit()
-        flash("Profil enregistré : il s'applique à vos états de frais non validés.", "success")
-        return redirect(url_for("profile.edit", number=number), 303)
+        return back_to(
+            url_for("profile.edit", number=number),
+            "Profil enregistré : il s'applique à vos états de frais non validés.",
+        )
     status = 422 if request.method == "POST" else 200
     return render_page("profile/profil.html", status=status, form=form, number=number)

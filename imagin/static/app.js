@@ -23,9 +23,49 @@ document.addEventListener("htmx:afterSettle", function () {
   if (selected) selected.focus();
 });
 
-// Supporting documents: each chosen file is sent on its own request, with its progress
-// bar, so one slow or refused file does not hold the others back; a photo too big for
-// a slow line is made smaller first. Without this script the form sends them all at once.
+// After a refused form (422) swapped in, the first field in error gets the focus.
+document.addEventListener("htmx:afterSettle", function (event) {
+  var xhr = event.detail.xhr;
+  var scope = event.detail.target;
+  if (!xhr || xhr.status !== 422 || !scope) return;
+  // An outerHTML swap replaced the target: look in its successor, found by its id.
+  if (!scope.isConnected && scope.id) scope = document.getElementById(scope.id);
+  var invalid = scope && scope.querySelector("[aria-invalid=true]");
+  if (invalid && invalid !== document.activeElement) invalid.focus();
+});
+
+// The leg being edited: Escape is its "Annuler". Once a new leg's row is gone (Annuler,
+// Escape), the focus goes back to "Ajouter un trajet", not to the top of the page.
+document.addEventListener("keydown", function (event) {
+  if (event.key !== "Escape") return;
+  var form = event.target.closest && event.target.closest(".leg-form, .links-form");
+  var cancel = form && form.querySelector(".leg-form__cancel, .links-form__cancel");
+  if (!cancel) return;
+  event.preventDefault();
+  cancel.click();
+});
+// A new leg's row holds nothing stored: Annuler removes it here, without asking the
+// server (captured before htmx's own listener), and gives the focus back.
+document.addEventListener(
+  "click",
+  function (event) {
+    var cancel = event.target.closest && event.target.closest(".leg-form__cancel");
+    var row = cancel && cancel.closest("tr");
+    if (!row || !/^leg-new-/.test(row.id)) return;
+    event.preventDefault();
+    event.stopPropagation();
+    row.remove();
+    var add = document.getElementById("legs-add");
+    if (add) add.focus();
+  },
+  true
+);
+
+// Supporting documents: each chosen file gets its own row, with its own choice of what it
+// justifies (the next receipt still to provide comes checked), and is sent on its own
+// request with its progress bar, so one slow or refused file does not hold the others back;
+// a photo too big for a slow line is made smaller first. Without this script the form sends
+// every file at once, all justifying what its checkboxes say.
 (function () {
   var MAX_SIDE = 2500; // px: enough to read a receipt, a fraction of a phone photo's weight
   var JPEG_QUALITY = 0.85;
@@ -33,8 +73,7 @@ document.addEventListener("htmx:afterSettle", function () {
   var waiting = [];
   var sending = 0;
 
-  // Browsers that can hand a file to a form field get one request per file: the form's
-  // own button, which sends them all at once, is then hidden by the stylesheet.
+  // Browsers that can hand a file to a form field get one row and one request per file.
   if (!window.DataTransfer || !window.htmx) return;
   document.documentElement.classList.add("js-upload");
 
@@ -72,43 +111,68 @@ document.addEventListener("htmx:afterSettle", function () {
     });
   }
 
+  function message(row) {
+    return row.querySelector(".upload__message");
+  }
+
   function say(row, text, isError) {
-    var message = row.querySelector(".upload__message");
-    message.textContent = text;
-    message.classList.toggle("field__error", !!isError);
+    var element = message(row);
+    element.textContent = text;
+    element.classList.toggle("field__error", !!isError);
+  }
+
+  function failed(row, text) {
+    row.classList.remove("upload--pending", "upload--sending");
+    row.classList.add("upload--failed");
+    if (text) say(row, text, true);
   }
 
   function next() {
     while (sending < PARALLEL && waiting.length) {
       var row = waiting.shift();
-      var form = row.querySelector("form");
+      if (!row.isConnected) continue;
       sending += 1;
-      say(row, row.querySelector(".upload__message").dataset.sending);
-      htmx.process(row);
-      htmx.trigger(form, "submit");
+      row.classList.remove("upload--pending");
+      row.classList.add("upload--sending");
+      say(row, message(row).dataset.sending);
+      htmx.trigger(row.querySelector(".upload__form"), "submit");
     }
+  }
+
+  // What a new row justifies at first: the next receipt still to provide that no row
+  // waiting to be sent has taken yet.
+  function firstChoice(section, template) {
+    var uncovered = (template.dataset.uncovered || "").split(" ").filter(Boolean);
+    var taken = Array.prototype.map.call(
+      section.querySelectorAll(".upload--pending input[name=receipts]:checked"),
+      function (box) { return box.value; }
+    );
+    return uncovered.filter(function (value) { return taken.indexOf(value) < 0; })[0];
   }
 
   function add(uploadForm, file) {
     var section = uploadForm.closest("section");
     var template = section.querySelector("template.upload-form__row");
     var row = template.content.firstElementChild.cloneNode(true);
+    var choice = firstChoice(section, template);
     row.querySelector(".upload__name").textContent = file.name;
-    row.querySelector("input[name=receipt]").value = uploadForm.elements.receipt.value;
+    Array.prototype.forEach.call(row.querySelectorAll("input[name=receipts]"), function (box) {
+      box.checked = box.value === choice;
+    });
+    row.classList.add("upload--pending");
     section.querySelector(".documents").appendChild(row);
+    htmx.process(row);
     var maxBytes = Number(uploadForm.dataset.maxBytes);
-    shrink(file, maxBytes).then(function (ready) {
+    row.ready = shrink(file, maxBytes).then(function (ready) {
       if (ready.size > maxBytes) {
-        say(row, row.querySelector(".upload__message").dataset.tooBig, true);
-        row.classList.add("upload--failed");
-        return;
+        failed(row, message(row).dataset.tooBig);
+        return false;
       }
       row.querySelector(".upload__name").textContent = ready.name;
       var files = new DataTransfer();
       files.items.add(ready);
       row.querySelector("input[type=file]").files = files.files;
-      waiting.push(row);
-      next();
+      return true;
     });
   }
 
@@ -122,6 +186,34 @@ document.addEventListener("htmx:afterSettle", function () {
     input.value = ""; // the same file may be chosen again
   });
 
+  // "Envoyer les documents": every row waiting is sent, each with its own choice.
+  document.addEventListener("submit", function (event) {
+    var uploadForm = event.target.closest && event.target.closest(".upload-form");
+    if (!uploadForm) return;
+    event.preventDefault();
+    var section = uploadForm.closest("section");
+    Array.prototype.forEach.call(section.querySelectorAll(".upload--pending"), function (row) {
+      row.classList.remove("upload--pending");
+      row.classList.add("upload--sending");
+      row.ready.then(function (ok) {
+        if (!ok) return;
+        waiting.push(row);
+        next();
+      });
+    });
+  });
+
+  // "Retirer": a row waiting to be sent, or one whose upload failed, leaves the list.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest(".upload__dismiss");
+    if (!button) return;
+    var row = button.closest(".upload");
+    var section = row.closest("section");
+    row.remove();
+    var input = section && section.querySelector(".upload-form input[type=file]");
+    if (input) input.focus();
+  });
+
   document.addEventListener("htmx:xhr:progress", function (event) {
     var progress = event.target.querySelector && event.target.querySelector(".upload__progress");
     if (!progress || !event.detail.lengthComputable || !event.detail.total) return;
@@ -130,8 +222,8 @@ document.addEventListener("htmx:afterSettle", function () {
     progress.value = Math.max(progress.value, percent);
   });
 
-  // Once per request, after the swap: the document's row replaced the form (success), or
-  // the server's reason is beside the file's name (refused).
+  // Once per request, after the swap: the document's row replaced this one (success), or
+  // the server's reason (or its offer to link the same file already sent) is in it.
   document.addEventListener("htmx:afterRequest", function (event) {
     // requestConfig.elt: once the row is swapped out, htmx announces the end of the
     // request from the list, and detail.elt is then the list, not the form.
@@ -140,10 +232,9 @@ document.addEventListener("htmx:afterSettle", function () {
     sending -= 1;
     if (form.isConnected) {
       var row = form.parentNode;
-      row.classList.add("upload--failed");
       // No answer (network), or an error shown at the top of the page (500).
-      var message = form.querySelector(".upload__message");
-      if (!message.classList.contains("field__error")) say(row, message.dataset.failed, true);
+      var shown = row.querySelector(".upload__message.field__error, .upload__offer");
+      failed(row, shown ? null : message(row).dataset.failed);
     }
     next();
   });

@@ -19,9 +19,15 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from imagin.claims.forms import TimeField
 from imagin.domain.money import format_euros, parse_euros
-from imagin.domain.travel import KM_MODES, MODE_LABELS, MealEntitlement, MealTaken, Mode
+from imagin.domain.travel import (
+    KM_MODES,
+    OTHER_EXPENSE_KINDS,
+    MealEntitlement,
+    MealTaken,
+    Mode,
+)
 from imagin.forms import Form, QueryForm, WholeNumberField
-from imagin.travel.service import OTHER_KINDS
+from imagin.travel.service import meal_field
 
 MAX_AMOUNT = Decimal("2000")
 INVALID_DATE = "Saisissez une date au format jj/mm/aaaa, par exemple 02/12/2022."
@@ -93,8 +99,16 @@ class LegForm(Form):
     arrival_city = _city("Ville d'arrivée", "Saisissez la ville d'arrivée.")
     mode = SelectField(
         "Mode de transport",
+        # The stylesheet shows km or fare by this mark, which the domain decides.
         choices=[SelectChoice("", "Choisir…")]
-        + [SelectChoice(mode.value, MODE_LABELS[mode]) for mode in Mode],
+        + [
+            SelectChoice(
+                mode.value,
+                mode.label,
+                render_kw={"data-paid-by": "km" if mode.paid_by_km else "fare"},
+            )
+            for mode in Mode
+        ],
         validators=[InputRequired("Choisissez un mode de transport.")],
         validate_choice=True,
     )
@@ -169,10 +183,12 @@ class NightForm(QueryForm):
 class OtherExpenseForm(QueryForm):
     """A toll, a parking fee, a ticket or a taxi not entered as a leg, or another cost."""
 
+    # The stored expense this line shows, changed in place (its receipt stays linked).
+    key = HiddenField()
     kind = SelectField(
         "Nature",
         choices=[SelectChoice("", "Choisir…")]
-        + [SelectChoice(kind, label) for kind, (_, label) in OTHER_KINDS.items()],
+        + [SelectChoice(kind.value, label) for kind, (_, label) in OTHER_EXPENSE_KINDS.items()],
         validators=[Optional()],
         validate_choice=True,
     )
@@ -209,9 +225,9 @@ class ExpensesForm(Form):
 
 
 def expenses_form(meals: tuple[MealEntitlement, ...], **kwargs) -> ExpensesForm:
-    """The expenses form with one radio group per meal, named by the meal's anchor."""
+    """The expenses form with one radio group per meal (see ``meal_field``)."""
     fields = {
-        meal.anchor: RadioField(
+        meal_field(meal): RadioField(
             meal.label, choices=MEAL_CHOICES, validators=[Optional()], validate_choice=True
         )
         for meal in meals

@@ -8,46 +8,40 @@ from the database in a fixed number of queries.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session, defaultload
+from sqlalchemy.orm import Session
 
-from imagin.claims.service import LOCKED_MESSAGE, STALE_MESSAGE, ClaimConflict, touch
+from imagin.claims.editing import ensure_editable, touch
 from imagin.domain import travel as rules
 from imagin.domain.communes import normalize_city
 from imagin.domain.errors import Missing
 from imagin.domain.money import from_cents, to_cents
 from imagin.domain.rates import RateTable
-from imagin.domain.status import EDITABLE_BY_INTERVENANT, PartStatus
+from imagin.domain.receipts import Receipt
+from imagin.domain.roles import Role
+from imagin.domain.status import Part, PartStatus
+from imagin.domain.transitions import Action, may_edit
+from imagin.domain.travel import Category, ExpenseKind, TravelEntries, TravelProfile
+from imagin.domain.validation import travel_missing
 from imagin.models import AuditEvent, Claim, Expense, Mission, TravelLeg
 
 NO_TRAVEL_RIGHT = (
     "Pas de frais : cette mission ne donne pas droit au remboursement des frais de déplacement."
 )
 NOT_DONE = "Mission non effectuée : aucun frais de déplacement n'est remboursé."
+KEPT_WHILE_NOT_DONE = (
+    " Vos trajets et frais saisis sont conservés : si la mission a bien été effectuée, "
+    "indiquez « Oui » dans l'onglet Frais rémunération et ils seront repris."
+)
 CANCELLED = "Mission annulée : aucun frais de déplacement n'est remboursé."
-
-# Expense.kind of the other expenses -> the domain's kind, and how the form names them.
-OTHER_KINDS: dict[str, tuple[str, str]] = {
-    "ticket": ("billet", "Billet non compris dans un trajet"),
-    "toll": ("peage", "Péage"),
-    "parking": ("parking", "Parking"),
-    "taxi": ("taxi", "Taxi non compris dans un trajet"),
-    "other": ("autre", "Autre frais"),
-}
-MEAL, NIGHT = "meal", "night"
 
 # Statuses whose km count in the yearly mileage bands of the intervenant's next claims.
 KM_COUNTED = (PartStatus.VALIDATED, PartStatus.APPROVED, PartStatus.IN_PAYMENT)
 KM_MODES = sorted(mode.value for mode in rules.KM_MODES)
-
-
-def loader_options() -> tuple:
-    """Loader options for get_own_mission: the claim's legs and expenses, one query each."""
-    claim = defaultload(Mission.claim)
-    return (claim.selectinload(Claim.legs), claim.selectinload(Claim.expenses))
+OTHER_KINDS = frozenset(rules.OTHER_EXPENSE_KINDS)
 
 
 def get_own_leg(mission: Mission, leg_id: int) -> TravelLeg:
@@ -62,51 +56,27 @@ def get_own_leg(mission: Mission, leg_id: int) -> TravelLeg:
 
 
 @dataclass(frozen=True)
-class Inputs:
-    """What the rules take from the intervenant's profile and other claims.
-
-    Frozen in the AuditEvent of validation: a later change of profile, or
-    another claim validated afterwards, does not change a validated claim.
-    """
-
-    family_commune: str
-    admin_commune: str
-    vehicle_cv: int | None
-    km_before: int
-
-    def as_detail(self) -> dict:
-        return {
-            "family_commune": self.family_commune,
-            "admin_commune": self.admin_commune,
-            "vehicle_cv": self.vehicle_cv,
-            "km_before": self.km_before,
-        }
-
-
-@dataclass(frozen=True)
-class Category:
+class CategoryView:
     """One category of the travel amounts, its lines (each with its reason) and subtotal."""
 
-    code: str
+    code: Category
     label: str
     lines: list[str]
     subtotal: Decimal
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TravelView:
-    """Everything the Frais déplacement tab and the Récapitulatif show about the travel part."""
+    """Everything the Frais déplacement tab, the Récapitulatif and the review show."""
 
     applies: bool
     reason: str
     editable: bool
-    inputs: Inputs
+    profile: TravelProfile
     legs: list[TravelLeg] = field(default_factory=list)
+    entries: TravelEntries = field(default_factory=TravelEntries)
     computation: rules.TravelComputation | None = None
-    categories: list[Category] = field(default_factory=list)
-    receipts: list[rules.Receipt] = field(default_factory=list)
     missing: list[Missing] = field(default_factory=list)
-    meals_taken: dict[tuple[dt.date, str], str] = field(default_factory=dict)
     stays: dict[dt.date, Expense] = field(default_factory=dict)
     others: list[Expense] = field(default_factory=list)
 
@@ -124,6 +94,26 @@ class TravelView:
         entitled = set(self.computation.nights) if self.computation else set()
         return sorted(entitled | set(self.stays))
 
+    @property
+    def receipts(self) -> list[Receipt]:
+        """The receipts the amounts need (none when the part gives no right)."""
+        return self.computation.receipts if self.computation and self.applies else []
+
+    @property
+    def categories(self) -> list[CategoryView]:
+        if not self.computation or not self.applies:
+            return []
+        lines = self.computation.lines
+        return [
+            CategoryView(
+                category,
+                category.label,
+                [line.text for line in lines if line.category == category],
+                subtotal,
+            )
+            for category, subtotal in self.computation.subtotals().items()
+        ]
+
 
 # --- From the models to the domain -----------------------------------------------------------
 
@@ -137,6 +127,7 @@ def domain_leg(leg: TravelLeg) -> rules.TravelLeg:
         leg.mode,
         leg.km,
         from_cents(leg.fare_cents) if leg.fare_cents is not None else None,
+        key=str(leg.id),
     )
 
 
@@ -162,14 +153,24 @@ def km_already_claimed(db: Session, mission: Mission) -> int:
     return int(total or 0)
 
 
-def _frozen_inputs(db: Session, mission: Mission) -> Inputs | None:
-    """The inputs recorded when the travel part was last validated, if any."""
+def profile_detail(profile: TravelProfile) -> dict:
+    """The profile as the AuditEvent of validation keeps it."""
+    return {
+        "family_commune": profile.family_commune,
+        "admin_commune": profile.admin_commune,
+        "vehicle_cv": profile.vehicle_cv,
+        "km_before": profile.km_before,
+    }
+
+
+def _frozen_profile(db: Session, mission: Mission) -> TravelProfile | None:
+    """The profile recorded when the travel part was last validated, if any."""
     detail = db.scalar(
         select(AuditEvent.detail)
         .where(
             AuditEvent.mission_id == mission.id,
-            AuditEvent.part == "travel",
-            AuditEvent.action == "validate",
+            AuditEvent.part == Part.TRAVEL,
+            AuditEvent.action == Action.VALIDATE,
             AuditEvent.detail.is_not(None),
         )
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
@@ -177,29 +178,29 @@ def _frozen_inputs(db: Session, mission: Mission) -> Inputs | None:
     )
     if not detail:
         return None
-    return Inputs(
-        detail.get("family_commune", ""),
-        detail.get("admin_commune", ""),
-        detail.get("vehicle_cv"),
-        int(detail.get("km_before", 0)),
+    return TravelProfile(
+        family_commune=detail.get("family_commune", ""),
+        admin_commune=detail.get("admin_commune", ""),
+        vehicle_cv=detail.get("vehicle_cv"),
+        km_before=int(detail.get("km_before", 0)),
     )
 
 
-def _inputs(db: Session, mission: Mission, editable: bool) -> Inputs:
-    if not editable and (frozen := _frozen_inputs(db, mission)) is not None:
+def _profile(db: Session, mission: Mission, editable: bool) -> TravelProfile:
+    if not editable and (frozen := _frozen_profile(db, mission)) is not None:
         return frozen
     user = mission.intervenant
     uses_km = any(leg.mode in KM_MODES for leg in mission.claim.legs)
-    return Inputs(
-        user.family_commune or "",
-        user.admin_commune or "",
-        user.vehicle_cv,
+    return TravelProfile(
+        family_commune=user.family_commune or "",
+        admin_commune=user.admin_commune or "",
+        vehicle_cv=user.vehicle_cv,
         # The query only matters when this claim has km to put in the bands.
-        km_already_claimed(db, mission) if uses_km else 0,
+        km_before=km_already_claimed(db, mission) if uses_km else 0,
     )
 
 
-def _no_costs_reason(mission: Mission, inputs: Inputs) -> str:
+def _no_costs_reason(mission: Mission, profile: TravelProfile) -> str:
     """Why the travel part gives nothing at all, or "" when it may."""
     claim = mission.claim
     if not mission.travel_applies or claim.travel is PartStatus.NO_COSTS:
@@ -207,9 +208,10 @@ def _no_costs_reason(mission: Mission, inputs: Inputs) -> str:
     if claim.travel is PartStatus.CANCELLED:
         return CANCELLED
     if claim.done is False or claim.travel is PartStatus.NOT_DONE:
-        return NOT_DONE
+        kept = claim.legs or claim.expenses
+        return NOT_DONE + (KEPT_WHILE_NOT_DONE if kept and travel_editable(claim) else "")
     centre = normalize_city(mission.centre.commune)
-    for commune in (inputs.family_commune, inputs.admin_commune):
+    for commune in (profile.family_commune, profile.admin_commune):
         if commune.strip() and normalize_city(commune) == centre:
             return (
                 f"Pas de frais : le centre d'examen est à {mission.centre.commune}, "
@@ -218,103 +220,70 @@ def _no_costs_reason(mission: Mission, inputs: Inputs) -> str:
     return ""
 
 
-def _line_text(line: rules.AmountLine) -> str:
-    # Meal and night reasons already start with the line's label, and a mileage formula
-    # already says the km, under the heading of its category.
-    if line.reason.startswith(line.label) or (
-        line.category == "indemnites_kilometriques" and line.amount > 0
-    ):
-        return line.reason
-    return f"{line.label} — {line.reason}"
-
-
-def _leg_anchor(anchor: str, legs: list[TravelLeg]) -> str:
-    """The domain numbers legs ("legs-0"); the page identifies rows by id ("leg-12")."""
-    if anchor.startswith("legs-"):
-        return f"leg-{legs[int(anchor.split('-')[1])].id}"
-    return anchor
+def stored_entries(claim: Claim) -> tuple[TravelEntries, dict[dt.date, Expense], list[Expense]]:
+    """The travel part as the domain reads it, with the stored nights and other expenses."""
+    expenses = sorted(claim.expenses, key=lambda e: e.id or 0)
+    stays = {e.day: e for e in expenses if e.kind == ExpenseKind.NIGHT and e.day}
+    others = [e for e in expenses if e.kind in OTHER_KINDS]
+    entries = TravelEntries(
+        legs=[domain_leg(leg) for leg in claim.legs],
+        meals_taken={
+            (e.day, e.meal): e.taken
+            for e in expenses
+            if e.kind == ExpenseKind.MEAL and e.day and e.meal
+        },
+        nights=[
+            rules.NightStay(
+                day,
+                stay.commune or "",
+                from_cents(stay.amount_cents) if stay.amount_cents is not None else None,
+            )
+            for day, stay in sorted(stays.items())
+        ],
+        others=[
+            rules.OtherExpense(
+                ExpenseKind(e.kind), from_cents(e.amount_cents or 0), e.label, key=str(e.id)
+            )
+            for e in others
+        ],
+    )
+    return entries, stays, others
 
 
 def travel_view(db: Session, mission: Mission, rates: RateTable) -> TravelView:
     """What the travel part gives a right to, line by line, and what is still to enter."""
     claim = mission.claim
-    editable = claim.travel in EDITABLE_BY_INTERVENANT
-    inputs = _inputs(db, mission, editable)
-    reason = _no_costs_reason(mission, inputs)
+    editable = travel_editable(claim)
+    profile = _profile(db, mission, editable)
+    reason = _no_costs_reason(mission, profile)
     if reason:
-        return TravelView(False, reason, editable, inputs)
+        return TravelView(applies=False, reason=reason, editable=editable, profile=profile)
 
-    legs = list(claim.legs)
-    expenses = sorted(claim.expenses, key=lambda e: e.id or 0)
-    meals_taken = {(e.day, e.meal): e.taken for e in expenses if e.kind == MEAL and e.day}
-    stays = {e.day: e for e in expenses if e.kind == NIGHT and e.day}
-    others = [e for e in expenses if e.kind in OTHER_KINDS]
-    nights = [
-        rules.NightStay(
-            day,
-            stay.commune or "",
-            from_cents(stay.amount_cents) if stay.amount_cents is not None else None,
-        )
-        for day, stay in sorted(stays.items())
-    ]
-    other_expenses = [
-        rules.OtherExpense(OTHER_KINDS[e.kind][0], from_cents(e.amount_cents or 0), e.label)
-        for e in others
-    ]
-    domain_legs = [domain_leg(leg) for leg in legs]
+    entries, stays, others = stored_entries(claim)
     computation = rules.compute_travel(
-        domain_legs,
-        meals_taken,
-        nights,
-        inputs.vehicle_cv,
-        inputs.km_before,
-        other_expenses,
-        mission.starts_on,
-        inputs.family_commune,
-        rates,
+        entries, profile, mission_date=mission.starts_on, rates=rates
     )
+    legs = list(claim.legs)
     if not computation.applies:
-        return TravelView(False, computation.reason, editable, inputs, legs=legs)
-    categories = [
-        Category(
-            code,
-            label,
-            [_line_text(line) for line in computation.lines if line.category == code],
-            computation.subtotal(code),
+        return TravelView(
+            applies=False, reason=computation.reason, editable=editable, profile=profile, legs=legs
         )
-        for code, label in rules.CATEGORIES.items()
-        if any(line.category == code for line in computation.lines)
-    ]
-    receipts = [
-        rules.Receipt(r.kind, r.label, _leg_anchor(r.anchor, legs))
-        for r in rules.required_receipts(computation, mission.starts_on)
-    ]
-    missing = []
-    if editable:
-        missing = [
-            Missing(m.message, _leg_anchor(m.anchor, legs))
-            for m in rules.missing_for_validation(
-                domain_legs,
-                computation,
-                meals_taken,
-                nights,
-                inputs.vehicle_cv,
-                [day.day for day in mission.days],
-            )
-        ]
+    missing = (
+        travel_missing(entries, computation, profile, [day.day for day in mission.days])
+        if editable
+        else []
+    )
     return TravelView(
-        True,
-        computation.reason,
-        editable,
-        inputs,
-        legs,
-        computation,
-        categories,
-        receipts,
-        missing,
-        meals_taken,
-        stays,
-        others,
+        applies=True,
+        reason=computation.reason,
+        editable=editable,
+        profile=profile,
+        legs=legs,
+        entries=entries,
+        computation=computation,
+        missing=missing,
+        stays=stays,
+        others=others,
     )
 
 
@@ -323,19 +292,15 @@ def travel_view(db: Session, mission: Mission, rates: RateTable) -> TravelView:
 
 def travel_editable(claim: Claim) -> bool:
     """Whether the intervenant may still change the travel part."""
-    return claim.travel in EDITABLE_BY_INTERVENANT
-
-
-def check_travel_version(claim: Claim, posted_version: str | None) -> None:
-    """Refuse a change to a locked travel part, or from a form older than the claim."""
-    if claim.travel not in EDITABLE_BY_INTERVENANT:
-        raise ClaimConflict(LOCKED_MESSAGE)
-    if str(claim.version) != (posted_version or "").strip():
-        raise ClaimConflict(STALE_MESSAGE)
+    return may_edit(claim.travel, Role.INTERVENANT)
 
 
 def _near_mission(day: dt.date, mission_days: list[dt.date]) -> bool:
     return any(abs((day - d).days) <= 1 for d in mission_days)
+
+
+# The key the domain gives the leg being added: it is not stored yet.
+NEW_LEG = "new"
 
 
 def leg_errors(
@@ -343,14 +308,14 @@ def leg_errors(
 ) -> dict[str, list[str]]:
     """The domain's checks of one leg among the others of the claim, keyed by form field."""
     others = [domain_leg(other) for other in mission.claim.legs if other is not leg]
+    key = str(leg.id) if leg is not None else NEW_LEG
     days = [day.day for day in mission.days]
-    # Last in the list: the domain reports an overlap on the later of the two legs.
-    index = len(others)
     errors: dict[str, list[str]] = {}
-    for error in rules.check_legs([*others, entry], days):
-        prefix, _, name = error.field.rpartition("-")
-        if prefix != f"legs-{index}":
+    # Last in the list: the domain reports an overlap on the later of the two legs.
+    for error in rules.check_legs([*others, replace(entry, key=key)], days):
+        if error.ref.key != key:
             continue
+        name = error.ref.field
         if name == "departure":
             near = _near_mission(entry.departure.date(), days)
             name = "departure_time" if near else "departure_date"
@@ -363,7 +328,7 @@ def leg_errors(
 
 
 def _store_leg(leg: TravelLeg, entry: rules.TravelLeg) -> None:
-    by_km = entry.mode in rules.KM_MODES
+    by_km = entry.paid_by_km
     leg.departure_at = entry.departure
     leg.departure_city = entry.departure_city.strip()
     leg.arrival_at = entry.arrival
@@ -375,12 +340,14 @@ def _store_leg(leg: TravelLeg, entry: rules.TravelLeg) -> None:
 
 
 def save_leg(
-    mission: Mission, leg: TravelLeg | None, entry: rules.TravelLeg, now: dt.datetime
+    mission: Mission, leg: TravelLeg | None, entry: rules.TravelLeg, now: dt.datetime, *, version
 ) -> TravelLeg:
-    """Store a new leg (leg None) or the changes to one; the caller commits."""
+    """Store a new leg (leg None) or the changes to one, in place; the caller commits.
+
+    :raise ClaimConflict: the travel part can no longer change, or the form is stale.
+    """
     claim = mission.claim
-    if claim.travel not in EDITABLE_BY_INTERVENANT:
-        raise ClaimConflict(LOCKED_MESSAGE)
+    ensure_editable(claim, Part.TRAVEL, version)
     if leg is None:
         leg = TravelLeg()
         _store_leg(leg, entry)
@@ -391,54 +358,84 @@ def save_leg(
     return leg
 
 
-def delete_leg(mission: Mission, leg: TravelLeg, now: dt.datetime) -> None:
-    """Remove a leg; the caller commits."""
+def delete_leg(mission: Mission, leg: TravelLeg, now: dt.datetime, *, version) -> None:
+    """Remove a leg; the documents linked to it then say so. The caller commits.
+
+    :raise ClaimConflict: the travel part can no longer change, or the form is stale.
+    """
     claim = mission.claim
-    if claim.travel not in EDITABLE_BY_INTERVENANT:
-        raise ClaimConflict(LOCKED_MESSAGE)
+    ensure_editable(claim, Part.TRAVEL, version)
     claim.legs.remove(leg)
     touch(claim, now)
 
 
 @dataclass(frozen=True)
+class OtherEntry:
+    """One other expense as the form holds it; ``key`` is the stored one's id, if any."""
+
+    key: str
+    kind: ExpenseKind
+    label: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, kw_only=True)
 class ExpensesEntry:
     """What the expenses form holds, already parsed."""
 
     meals: dict[tuple[dt.date, str], str]
     stays: list[tuple[dt.date, str, Decimal | None]]
-    others: list[tuple[str, str, Decimal]]
+    others: list[OtherEntry]
 
 
-def save_expenses(mission: Mission, entry: ExpensesEntry, now: dt.datetime) -> None:
-    """Replace the meals, nights and other expenses of the travel part; the caller commits."""
+def save_expenses(mission: Mission, entry: ExpensesEntry, now: dt.datetime, *, version) -> None:
+    """Store the meals, nights and other expenses of the travel part; the caller commits.
+
+    Rows are changed in place (meals by day and kind, nights by date, other expenses
+    by id): saving the form again, even unchanged, keeps every document linked to
+    its receipt. A row is deleted only when its entry is gone from the form.
+
+    :raise ClaimConflict: the travel part can no longer change, or the form is stale.
+    """
     claim = mission.claim
-    if claim.travel not in EDITABLE_BY_INTERVENANT:
-        raise ClaimConflict(LOCKED_MESSAGE)
-    claim.expenses = [
-        *(
-            Expense(kind=MEAL, day=day, meal=meal, taken=taken)
-            for (day, meal), taken in sorted(entry.meals.items())
-        ),
-        *(
-            Expense(
-                kind=NIGHT,
-                day=day,
-                commune=commune,
-                amount_cents=to_cents(paid) if paid is not None else None,
-            )
-            for day, commune, paid in entry.stays
-        ),
-        *(
-            Expense(kind=kind, label=label, amount_cents=to_cents(amount))
-            for kind, label, amount in entry.others
-        ),
-    ]
+    ensure_editable(claim, Part.TRAVEL, version)
+    stored = list(claim.expenses)
+    meals = {(e.day, e.meal): e for e in stored if e.kind == ExpenseKind.MEAL}
+    nights = {e.day: e for e in stored if e.kind == ExpenseKind.NIGHT}
+    others = {str(e.id): e for e in stored if e.kind in OTHER_KINDS}
+    kept: list[Expense] = []
+    for (day, meal), taken in sorted(entry.meals.items()):
+        row = meals.get((day, meal)) or Expense(kind=ExpenseKind.MEAL, day=day, meal=meal)
+        row.taken = taken
+        kept.append(row)
+    for day, commune, paid in entry.stays:
+        row = nights.get(day) or Expense(kind=ExpenseKind.NIGHT, day=day)
+        row.commune = commune
+        row.amount_cents = to_cents(paid) if paid is not None else None
+        kept.append(row)
+    for other in entry.others:
+        # Only an id of this claim's own expenses is changed; anything else is a new row.
+        row = others.pop(other.key, None) or Expense()
+        row.kind, row.label, row.amount_cents = other.kind, other.label, to_cents(other.amount)
+        kept.append(row)
+    claim.expenses = kept
     touch(claim, now)
+
+
+def frozen_amounts(view: TravelView) -> dict[Category, int]:
+    """The travel amounts by category, in cents, as validation freezes them."""
+    if view.computation is None or not view.applies:
+        return {}
+    return {category: to_cents(amount) for category, amount in view.computation.subtotals().items()}
 
 
 def frozen_detail(view: TravelView) -> dict:
     """What to keep with the AuditEvent of validation to show the same amounts later."""
-    return {**view.inputs.as_detail(), "amount_cents": to_cents(view.total)}
+    return {
+        **profile_detail(view.profile),
+        "amount_cents": to_cents(view.total),
+        "categories": {str(category): cents for category, cents in frozen_amounts(view).items()},
+    }
 
 
 # --- Between the forms and the domain ---------------------------------------------------------
@@ -490,7 +487,7 @@ def return_leg_data(leg: TravelLeg, claim: Claim) -> dict:
 
 
 def leg_entry(form) -> rules.TravelLeg | None:
-    """The leg a valid LegForm holds; None while its dates or times are missing."""
+    """The leg the LegForm holds; None while its dates or times are missing."""
     departure, arrival = form.departure(), form.arrival()
     if departure is None or arrival is None:
         return None
@@ -509,7 +506,7 @@ def expenses_data(view: TravelView, claim: Claim) -> dict:
     """The stored expenses as form data, with one empty line to add another expense."""
     data: dict = {"version": claim.version}
     for meal in view.meals:
-        data[meal.anchor] = view.meals_taken.get((meal.day, meal.kind))
+        data[meal_field(meal)] = view.entries.meal_taken(meal)
     data["nights"] = [
         {
             "night": night.isoformat(),
@@ -522,18 +519,26 @@ def expenses_data(view: TravelView, claim: Claim) -> dict:
         for stay in (view.stays.get(night),)
     ]
     data["expenses"] = [
-        {"kind": e.kind, "detail": e.label, "amount": from_cents(e.amount_cents or 0)}
+        {
+            "key": str(e.id),
+            "kind": e.kind,
+            "detail": e.label,
+            "amount": from_cents(e.amount_cents or 0),
+        }
         for e in view.others
     ] + [{}]
     return data
 
 
+def meal_field(meal: rules.MealEntitlement) -> str:
+    """The name of a meal's radio group in the expenses form: its element id too."""
+    return f"meal-{meal.day.isoformat()}-{meal.kind}"
+
+
 def expenses_entry(form, view: TravelView) -> ExpensesEntry:
     """What a valid expenses form holds: lines left empty are no expense."""
     meals = {
-        (meal.day, meal.kind.value): form[meal.anchor].data
-        for meal in view.meals
-        if form[meal.anchor].data
+        meal.key: form[meal_field(meal)].data for meal in view.meals if form[meal_field(meal)].data
     }
     # Only the nights the form offered: a date added by hand is ignored.
     offered = {night.isoformat(): night for night in view.nights}
@@ -544,8 +549,13 @@ def expenses_entry(form, view: TravelView) -> ExpensesEntry:
         if night is not None and (commune or line.paid.data is not None):
             stays.append((night, commune, line.paid.data))
     others = [
-        (line.kind.data, (line.detail.data or "").strip(), line.amount.data)
+        OtherEntry(
+            (line.key.data or "").strip(),
+            ExpenseKind(line.kind.data),
+            (line.detail.data or "").strip(),
+            line.amount.data,
+        )
         for line in form.expenses
         if line.amount.data is not None and line.kind.data in OTHER_KINDS
     ]
-    return ExpensesEntry(meals, stays, others)
+    return ExpensesEntry(meals=meals, stays=stays, others=others)

@@ -17,35 +17,32 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from flask import (
-    Blueprint,
-    abort,
-    flash,
-    make_response,
-    redirect,
-    render_template,
-    url_for,
-)
+from flask import Blueprint, abort, url_for
 from flask_login import current_user, login_required
-from sqlalchemy.orm.exc import StaleDataError
 
 from imagin import clock
-from imagin.claims.service import (
-    LOCKED_MESSAGE,
-    STALE_MESSAGE,
-    ClaimConflict,
-    load_rates,
-    missing_endpoint,
-)
+from imagin.claims.editing import ClaimConflict, commit, ensure_editable
+from imagin.claims.rates import load_rates
 from imagin.db import get_db
 from imagin.domain.money import format_number
-from imagin.domain.travel import MODE_LABELS, MODES, Mode
+from imagin.domain.status import Part, edit_refusal
+from imagin.domain.travel import MODE_LABELS, MODES, Mode, meal_windows_text
 from imagin.missions.page import render_mission_tab
-from imagin.missions.queries import get_own_mission
-from imagin.rendering import date_fr, euros, render_page, time_fr, wants_fragment
+from imagin.missions.queries import WHOLE_CLAIM, get_own_mission
+from imagin.rendering import (
+    Event,
+    back_to,
+    date_fr,
+    euros,
+    fragment,
+    part,
+    refuse_conflicts,
+    render_page,
+    time_fr,
+    wants_fragment,
+)
 from imagin.travel.forms import DeleteForm, LegForm, expenses_form
 from imagin.travel.service import (
-    check_travel_version,
     delete_leg,
     expenses_data,
     expenses_entry,
@@ -53,7 +50,6 @@ from imagin.travel.service import (
     leg_data,
     leg_entry,
     leg_errors,
-    loader_options,
     new_leg_data,
     return_leg_data,
     save_expenses,
@@ -111,7 +107,7 @@ def night_label(night: str) -> str:
 
 
 def _mission(number: int):
-    return get_own_mission(number, current_user.id, *loader_options())
+    return get_own_mission(number, current_user.id, *WHOLE_CLAIM)
 
 
 def _leg(mission, leg_id: int):
@@ -126,18 +122,22 @@ def _tab_url(number: int, anchor: str | None = None) -> str:
     return url_for("travel.deplacement", number=number, _anchor=anchor)
 
 
+def _travel(mission):
+    db = get_db()
+    return travel_view(db, mission, load_rates(db))
+
+
 # --- The tab and its sections ----------------------------------------------------------------
 
 
 @bp.get(TAB_URL)
 def deplacement(number: int):
     """Show the Frais déplacement tab: legs, expenses, allowances and receipts."""
-    mission = _mission(number)
-    return _render_tab(mission)
+    return _render_tab(_mission(number))
 
 
 def _render_tab(mission, *, status: int = 200, form=None, **extra):
-    travel = travel_view(get_db(), mission, load_rates(get_db()))
+    travel = _travel(mission)
     # Under HTMX the sections load themselves (see _deplacement.html), unless one must
     # be shown as posted (422, 409).
     lazy = wants_fragment() and form is None
@@ -149,106 +149,95 @@ def _render_tab(mission, *, status: int = 200, form=None, **extra):
         status=status,
         travel=travel,
         expenses_form=form,
-        item_endpoint=missing_endpoint,
         lazy_sections=lazy,
+        meal_windows=meal_windows_text(),
+        summary_of=[form],
         **extra,
     )
-
-
-def _section(template: str, *, status: int = 200, **context):
-    """A section of the tab alone, for HTMX (the same URL gives the tab without it)."""
-    response = make_response(render_template(template, **context), status)
-    response.vary.add("HX-Request")
-    return response
-
-
-def _section_or_tab(number: int, anchor: str):
-    response = redirect(_tab_url(number, anchor), 303)
-    response.vary.add("HX-Request")
-    return response
 
 
 @bp.get(TAB_URL + "/frais")
 def expenses(number: int):
     """The meals, nights and other expenses: the section reloaded when the legs change."""
     if not wants_fragment():
-        return _section_or_tab(number, "frais")
+        return back_to(_tab_url(number, "frais"))
     mission = _mission(number)
-    travel = travel_view(get_db(), mission, load_rates(get_db()))
+    travel = _travel(mission)
     form = expenses_form(travel.meals, formdata=None, data=expenses_data(travel, mission.claim))
-    return _section("travel/_expenses.html", mission=mission, travel=travel, expenses_form=form)
+    return _expenses_fragment(mission, travel, form)
 
 
 @bp.get(TAB_URL + "/montants")
 def amounts(number: int):
     """The amounts with their reasons and the receipts: reloaded after every change."""
     if not wants_fragment():
-        return _section_or_tab(number, "montants")
+        return back_to(_tab_url(number, "montants"))
     mission = _mission(number)
-    travel = travel_view(get_db(), mission, load_rates(get_db()))
-    return _section(
-        "travel/_amounts.html", mission=mission, travel=travel, item_endpoint=missing_endpoint
+    return fragment("travel/_amounts.html", mission=mission, travel=_travel(mission))
+
+
+def _expenses_fragment(mission, travel, form, *, status: int = 200, **extra):
+    return fragment(
+        "travel/_expenses.html",
+        status=status,
+        mission=mission,
+        travel=travel,
+        expenses_form=form,
+        meal_windows=meal_windows_text(),
+        **extra,
     )
-
-
-@bp.post(TAB_URL + "/frais")
-def save_expenses_form(number: int):
-    """Save how each meal was taken, the nights and the other expenses."""
-    db = get_db()
-    mission = _mission(number)
-    rates = load_rates(db)
-    travel = travel_view(db, mission, rates)
-    form = expenses_form(travel.meals)
-    try:
-        check_travel_version(mission.claim, form.version.data)
-        if not travel.applies:
-            raise ClaimConflict(travel.reason)
-    except ClaimConflict as conflict:
-        return _expenses_refused(mission, form, conflict.message)
-    if not form.validate():
-        return _render_expenses(mission, travel, form, status=422)
-    now = clock.now()
-    try:
-        save_expenses(mission, expenses_entry(form, travel), now)
-        db.commit()
-    except ClaimConflict as conflict:
-        return _expenses_refused(mission, form, conflict.message)
-    except StaleDataError:
-        return _expenses_refused(mission, form, STALE_MESSAGE)
-    message = f"Frais enregistrés à {time_fr(now)}."
-    if not wants_fragment():
-        flash(message, "success")
-        return redirect(_tab_url(number, "frais"), 303)
-    travel = travel_view(db, mission, rates)
-    form = expenses_form(travel.meals, formdata=None, data=expenses_data(travel, mission.claim))
-    response = _render_expenses(mission, travel, form, saved_message=message, with_version=True)
-    response.headers["HX-Trigger"] = "expensesChanged"
-    return response
 
 
 def _render_expenses(mission, travel, form, *, status: int = 200, **extra):
     if wants_fragment():
-        return _section(
-            "travel/_expenses.html",
-            status=status,
-            mission=mission,
-            travel=travel,
-            expenses_form=form,
-            **extra,
-        )
+        return _expenses_fragment(mission, travel, form, status=status, **extra)
     return _render_tab(mission, status=status, form=form, **extra)
 
 
-def _expenses_refused(mission, form, message: str):
-    """409: say why, keep what was typed, show what is stored, and take the current version."""
-    db = get_db()
-    db.rollback()
-    mission = _mission(mission.number)
-    travel = travel_view(db, mission, load_rates(db))
+def _expenses_conflict(message: str, number: int):
+    """The expenses as typed, the stored ones beside them, and why (409 by the caller)."""
+    mission = _mission(number)
+    travel = _travel(mission)
+    form = expenses_form(travel.meals)
     form.version.data = str(mission.claim.version)
-    return _render_expenses(
-        mission, travel, form, status=409, expenses_conflict=message, stored=travel
+    return _render_expenses(mission, travel, form, expenses_conflict=message, stored=travel)
+
+
+@bp.post(TAB_URL + "/frais")
+@refuse_conflicts(_expenses_conflict)
+def save_expenses_form(number: int):
+    """Save how each meal was taken, the nights and the other expenses."""
+    db = get_db()
+    mission = _mission(number)
+    travel = _travel(mission)
+    form = expenses_form(travel.meals)
+    ensure_editable(mission.claim, Part.TRAVEL, form.version.data)
+    if not travel.applies:
+        # A form left open in another tab after "Mission effectuée : Non".
+        raise ClaimConflict(travel.reason)
+    if not form.validate():
+        return _render_expenses(mission, travel, form, status=422)
+    now = clock.now()
+    save_expenses(mission, expenses_entry(form, travel), now, version=form.version.data)
+    commit(db)
+    message = f"Frais enregistrés à {time_fr(now)}."
+    if not wants_fragment():
+        return back_to(_tab_url(number, "frais"), message)
+    travel = _travel(mission)
+    form = expenses_form(travel.meals, formdata=None, data=expenses_data(travel, mission.claim))
+    return _expenses_fragment(
+        mission,
+        travel,
+        form,
+        saved_message=message,
+        events=[Event.EXPENSES_CHANGED],
+        oob=[_version(mission, ".claim-version")],
     )
+
+
+def _version(mission, target: str) -> str:
+    """Out of band: the version inputs of the page take the claim's new one."""
+    return part("travel/_version.html", mission=mission, target=target)
 
 
 # --- Legs --------------------------------------------------------------------------------------
@@ -277,41 +266,38 @@ def _leg_form_page(mission, form, key: str, *, leg=None, title: str, status: int
         action=action,
         cancel=cancel,
         title=title,
+        summary_of=[form],
         **extra,
     )
 
 
 def _row(mission, leg, *, status: int = 200, message: str | None = None, focus: bool = False):
-    response = make_response(
-        render_template(
-            "travel/_leg_row.html",
-            mission=mission,
-            leg=leg,
-            leg_actions=travel_editable(mission.claim),
-            row_message=message,
-            focus=focus,
-        ),
-        status,
+    return fragment(
+        "travel/_leg_row.html",
+        status=status,
+        mission=mission,
+        leg=leg,
+        leg_actions=travel_editable(mission.claim),
+        row_message=message,
+        focus=focus,
     )
-    response.vary.add("HX-Request")
-    return response
 
 
 def _locked(mission, leg=None):
     """A form asked for while the travel part can no longer change."""
+    message = edit_refusal(mission.claim.travel)
     if not wants_fragment():
-        flash(LOCKED_MESSAGE, "error")
-        return redirect(_tab_url(mission.number, "trajets"), 303)
+        return back_to(_tab_url(mission.number, "trajets"), message, "error")
     if leg is not None:
-        return _row(mission, leg, status=409, message=LOCKED_MESSAGE)
-    return _section("travel/_message_row.html", status=409, message=LOCKED_MESSAGE)
+        return _row(mission, leg, status=409, message=message)
+    return fragment("travel/_message_row.html", status=409, message=message)
 
 
 @bp.get(LEG_URL)
 def leg(number: int, leg_id: int):
     """One leg as a row of the table (Annuler of its edit row); the tab without JavaScript."""
     if not wants_fragment():
-        return _section_or_tab(number, f"leg-{leg_id}")
+        return back_to(_tab_url(number, f"leg-{leg_id}"))
     mission = _mission(number)
     return _row(mission, _leg(mission, leg_id), focus=True)
 
@@ -320,9 +306,9 @@ def leg(number: int, leg_id: int):
 def cancel_new_leg(number: int):
     """Annuler of a new row: nothing to put in its place; the tab without JavaScript."""
     if not wants_fragment():
-        return _section_or_tab(number, "trajets")
+        return back_to(_tab_url(number, "trajets"))
     get_own_mission(number, current_user.id)
-    return _section("travel/_nothing.html")
+    return fragment("travel/_nothing.html")
 
 
 @bp.get(TAB_URL + "/trajets/nouveau")
@@ -360,7 +346,32 @@ def edit_leg(number: int, leg_id: int):
     return _leg_form_page(mission, form, key, leg=leg, title="Modifier le trajet")
 
 
+def _leg_conflict(message: str, number: int, leg_id: int | None = None):
+    """The row stays in edit mode with what was typed, beside what is stored (409 by caller)."""
+    mission = _mission(number)
+    stored = None
+    if leg_id is not None:
+        try:
+            stored = get_own_leg(mission, leg_id)
+        except LookupError:
+            stored = None
+    key = f"leg-{leg_id}" if leg_id is not None else _new_key()
+    form = LegForm().bind_ids(key)
+    form.version.data = str(mission.claim.version)
+    return _leg_form_page(
+        mission,
+        form,
+        key,
+        leg=stored,
+        title="Modifier le trajet" if leg_id is not None else "Ajouter un trajet",
+        conflict=message,
+        stored=stored,
+        was_deleted=leg_id is not None and stored is None,
+    )
+
+
 @bp.post(TAB_URL + "/trajets/nouveau")
+@refuse_conflicts(_leg_conflict)
 def create_leg(number: int):
     """Add a leg to the claim."""
     mission = _mission(number)
@@ -369,6 +380,7 @@ def create_leg(number: int):
 
 
 @bp.post(LEG_URL + "/modifier")
+@refuse_conflicts(_leg_conflict)
 def update_leg(number: int, leg_id: int):
     """Save the changes to a leg."""
     mission = _mission(number)
@@ -379,73 +391,34 @@ def update_leg(number: int, leg_id: int):
 
 def _save_leg(mission, leg, form, key: str, title: str):
     """Check the version, the form, then the domain's rules among the other legs; store."""
-    db = get_db()
-    try:
-        check_travel_version(mission.claim, form.version.data)
-    except ClaimConflict as conflict:
-        return _leg_refused(mission, leg, form, key, title, conflict.message)
+    ensure_editable(mission.claim, Part.TRAVEL, form.version.data)
     valid = form.validate()
-    entry = leg_entry(form) if valid else None
+    # Every error at once: the domain checks the leg as soon as its dates and times read.
+    entry = leg_entry(form)
     for name, messages in (leg_errors(mission, entry, leg) if entry else {}).items():
-        form[name].errors = [*form[name].errors, *messages]
-        valid = False
+        if not form[name].errors:
+            form[name].errors = [*form[name].errors, *messages]
+            valid = False
     if not valid or entry is None:
         return _leg_form_page(mission, form, key, leg=leg, title=title, status=422)
-    try:
-        saved = save_leg(mission, leg, entry, clock.now())
-        db.commit()
-    except ClaimConflict as conflict:
-        return _leg_refused(mission, leg, form, key, title, conflict.message)
-    except StaleDataError:
-        return _leg_refused(mission, leg, form, key, title, STALE_MESSAGE)
+    saved = save_leg(mission, leg, entry, clock.now(), version=form.version.data)
+    commit(get_db())
     return _leg_changed(mission, saved, "Trajet enregistré.")
-
-
-def _leg_refused(mission, leg, form, key: str, title: str, message: str):
-    """409: the row stays in edit mode with what was typed, beside what is stored."""
-    db = get_db()
-    db.rollback()
-    mission = _mission(mission.number)
-    stored = None
-    if leg is not None:
-        try:
-            stored = get_own_leg(mission, leg.id)
-        except LookupError:
-            stored = None
-    form.version.data = str(mission.claim.version)
-    return _leg_form_page(
-        mission,
-        form,
-        key,
-        leg=stored if leg is not None else None,
-        title=title,
-        status=409,
-        conflict=message,
-        stored=stored,
-        was_deleted=leg is not None and stored is None,
-    )
 
 
 def _leg_changed(mission, leg, message: str):
     """After a change: 303 to the tab, or for HTMX the fresh row and the new version."""
     if not wants_fragment():
-        flash(message, "success")
-        return redirect(_tab_url(mission.number, f"leg-{leg.id}" if leg else "trajets"), 303)
-    body = render_template("travel/_version.html", mission=mission, target=".claim-version")
-    if leg is not None:
-        body = (
-            render_template(
-                "travel/_leg_row.html",
-                mission=mission,
-                leg=leg,
-                leg_actions=travel_editable(mission.claim),
-                focus=True,
-            )
-            + body
-        )
-    response = make_response(body)
-    response.headers["HX-Trigger"] = "legsChanged"
-    return response
+        return back_to(_tab_url(mission.number, f"leg-{leg.id}" if leg else "trajets"), message)
+    return fragment(
+        "travel/_leg_row.html" if leg is not None else "",
+        mission=mission,
+        leg=leg,
+        leg_actions=travel_editable(mission.claim),
+        focus=True,
+        events=[Event.LEGS_CHANGED],
+        oob=[_version(mission, ".claim-version")],
+    )
 
 
 @bp.get(LEG_URL + "/supprimer")
@@ -459,36 +432,32 @@ def confirm_delete_leg(number: int, leg_id: int):
     return render_page("travel/delete.html", mission=mission, leg=leg, form=form)
 
 
+def _delete_conflict(message: str, number: int, leg_id: int):
+    """The row as stored, with why; the page's version is renewed to confirm again."""
+    mission = _mission(number)
+    leg = _leg(mission, leg_id)
+    if not wants_fragment():
+        form = DeleteForm(formdata=None, data={"version": mission.claim.version})
+        return render_page(
+            "travel/delete.html", mission=mission, leg=leg, form=form, conflict=message
+        )
+    return fragment(
+        "travel/_leg_row.html",
+        mission=mission,
+        leg=leg,
+        leg_actions=travel_editable(mission.claim),
+        row_message=message,
+        oob=[_version(mission, "#claim-version")],
+    )
+
+
 @bp.post(LEG_URL + "/supprimer")
+@refuse_conflicts(_delete_conflict)
 def delete_leg_form(number: int, leg_id: int):
-    """Delete a leg."""
-    db = get_db()
+    """Delete a leg; the documents linked to it then say it was deleted."""
     mission = _mission(number)
     leg = _leg(mission, leg_id)
     form = DeleteForm()
-    try:
-        check_travel_version(mission.claim, form.version.data)
-        delete_leg(mission, leg, clock.now())
-        db.commit()
-    except (ClaimConflict, StaleDataError) as refused:
-        return _delete_refused(mission, leg, form, getattr(refused, "message", STALE_MESSAGE))
+    delete_leg(mission, leg, clock.now(), version=form.version.data)
+    commit(get_db())
     return _leg_changed(mission, None, "Trajet supprimé.")
-
-
-def _delete_refused(mission, leg, form, message: str):
-    """409: the row as stored, with why; the page's version is renewed to confirm again."""
-    db = get_db()
-    db.rollback()
-    mission = _mission(mission.number)
-    leg = _leg(mission, leg.id)
-    if not wants_fragment():
-        form.version.data = str(mission.claim.version)
-        return render_page(
-            "travel/delete.html", status=409, mission=mission, leg=leg, form=form, conflict=message
-        )
-    response = _row(mission, leg, status=409, message=message)
-    response.set_data(
-        response.get_data(as_text=True)
-        + render_template("travel/_version.html", mission=mission, target="#claim-version")
-    )
-    return response

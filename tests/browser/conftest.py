@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from imagin import clock, create_app
 from imagin.db import Base, make_engine
 from imagin.demo import DEMO_PASSWORD, load_demo
-from tests.conftest import CLAIRE, POSTGRES_URL, REFERENCE_TABLES, base_config
+from imagin.storage import Storage
+from tests.conftest import CLAIRE, POSTGRES_URL, REFERENCE_TABLES, base_config, uploads_of
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -54,12 +55,13 @@ def _fresh_database(template_database: str | None, folder, password_hash: str) -
         with engine.begin() as connection:
             connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         with Session(engine) as session:
-            load_demo(session, password_hash, clock.today())
+            load_demo(session, password_hash, clock.today(), storage=Storage(folder / "uploads"))
         engine.dispose()
         return POSTGRES_URL
     assert template_database is not None
     path = folder / "imagin.db"
     shutil.copyfile(template_database, path)
+    shutil.copytree(uploads_of(template_database), folder / "uploads")
     return f"sqlite:///{path}"
 
 

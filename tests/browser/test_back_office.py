@@ -14,15 +14,19 @@ from tests.browser.conftest import PHONE, open_page, sign_in
 from tests.conftest import GESTIONNAIRE
 
 
-def claire_validates(page: Page, end: str) -> None:
+def claire_validates(page: Page, end: str, message: str) -> None:
+    """Claire saves her pay part, then validates from the Récapitulatif what is ready."""
     page.goto("/missions/621/remuneration")
     page.get_by_label("Oui").check()
     page.get_by_label("Nombre de candidats examinés").fill("8")
     page.get_by_label("Début").fill("09:00")
     page.get_by_label("Fin").fill(end)
+    page.get_by_role("button", name="Enregistrer").click()
+    expect(page.get_by_role("status")).to_contain_text("Enregistré à")
+    page.goto("/missions/621/recapitulatif")
     page.get_by_label("Je certifie l'exactitude des informations saisies").check()
     page.get_by_role("button", name="Valider mon état de frais").click()
-    expect(page.get_by_text("Votre état de frais est validé et transmis à la DEC.")).to_be_visible()
+    expect(page.get_by_text(message)).to_be_visible()
 
 
 def part(page: Page, title: str):
@@ -34,7 +38,7 @@ def part(page: Page, title: str):
 def test_send_back_correct_validate_export(new_context):
     claire, errors = open_page(new_context)
     sign_in(claire)
-    claire_validates(claire, "12:00")
+    claire_validates(claire, "12:00", "Votre état de frais est validé et transmis à la DEC.")
 
     dec, dec_errors = open_page(new_context, viewport=PHONE, accept_downloads=True)
     dec.goto("/intervenant")
@@ -59,7 +63,10 @@ def test_send_back_correct_validate_export(new_context):
     expect(row).to_contain_text("À corriger")
     claire.goto("/missions/621/suivi")
     expect(claire.get_by_role("tabpanel")).to_contain_text("fin à 12:30")
-    claire_validates(claire, "12:30")
+    # Sent back, the pay part alone waits for her: it goes on its own.
+    claire_validates(
+        claire, "12:30", "Vos frais de rémunération sont validés et transmis à la DEC."
+    )
 
     dec.reload()
     for title in ("Frais de rémunération", "Frais de déplacement"):
@@ -73,9 +80,9 @@ def test_send_back_correct_validate_export(new_context):
         dec.get_by_role("link", name="Télécharger le CSV").first.click()
     with open(download.value.path(), encoding="utf-8-sig") as exported:
         content = exported.read()
-    rows = list(csv.reader(io.StringIO(content), delimiter=";"))
-    pay_row = next(r for r in rows[1:] if r[3] == "621" and r[9] == "Rémunération")
-    assert pay_row[10] == "33,60" and pay_row[-1] == "33,60"
+    rows = list(csv.DictReader(io.StringIO(content), delimiter=";"))
+    pay_row = next(r for r in rows if r["N° de mission"] == "621" and r["Partie"] == "Rémunération")
+    assert pay_row["Rémunération"] == "33,60" and pay_row["Total"] == "33,60"
 
     claire.goto("/missions/621/suivi")
     expect(claire.locator(".mission-header")).to_contain_text("Mis en paiement")

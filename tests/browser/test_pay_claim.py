@@ -24,22 +24,25 @@ def estimate(page: Page):
 
 def validate_and_check_read_only(page: Page) -> None:
     page.get_by_label("Je certifie l'exactitude des informations saisies").check()
-    page.get_by_role("button", name="Valider mon état de frais").click()
+    page.get_by_role("button", name="Valider mes frais de rémunération").click()
     expect(page).to_have_url(re.compile(r"/missions/621/remuneration$"))
-    expect(page.get_by_text("Votre état de frais est validé et transmis à la DEC.")).to_be_visible()
+    expect(
+        page.get_by_text("Vos frais de rémunération sont validés et transmis à la DEC.")
+    ).to_be_visible()
     header = page.locator(".mission-header")
-    expect(header.get_by_text("Validé", exact=True)).to_have_count(2)
+    expect(header.get_by_text("Validé", exact=True)).to_have_count(1)
     panel = page.get_by_role("tabpanel")
     expect(panel.locator("input, select, textarea, button")).to_have_count(0)
-    expect(panel).to_contain_text("ne peut plus être modifié")
+    expect(panel).to_contain_text("ils ne peuvent plus être modifiés")
     expect(panel).to_contain_text("3 h 30 × 9,60")
+    # The travel part goes on its own: the Récapitulatif offers it alone.
     page.goto("/missions/621/recapitulatif")
-    expect(page.get_by_role("button", name="Valider mon état de frais")).to_have_count(0)
+    expect(page.get_by_text("Seront validés : les frais de déplacement.")).to_be_visible()
     page.goto("/missions")
     row = page.locator("tr.missions__row").filter(
         has=page.get_by_role("link", name="Mission N° 621", exact=True)
     )
-    expect(row.get_by_text("Validé", exact=True)).to_have_count(2)
+    expect(row.get_by_text("Validé", exact=True)).to_have_count(1)
 
 
 def test_pay_claim_with_javascript(new_context, fresh_621):

@@ -180,9 +180,15 @@ def test_legs_without_javascript(new_context, fresh_621):
     form = page.locator("form.leg-form")
     form.get_by_label("Kilomètres parcourus").fill("3000")
     form.get_by_role("button", name="Enregistrer").click()
-    expect(
-        page.get_by_text("Le nombre de kilomètres doit être compris entre 1 et 2")
-    ).to_be_visible()
+    # Without JavaScript the page starts with the summary of the errors, linking to each field.
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("link")).to_have_text(
+        ["Kilomètres parcourus : Le nombre de kilomètres doit être compris entre 1 et 2 000."]
+    )
+    expect(page.locator("form.leg-form .field__error")).to_have_text(
+        "Le nombre de kilomètres doit être compris entre 1 et 2 000."
+    )
     page.locator("form.leg-form").get_by_label("Kilomètres parcourus").fill("160")
     page.locator("form.leg-form").get_by_role("button", name="Enregistrer").click()
     expect(rows(page).first).to_contain_text("160 km")
@@ -304,7 +310,11 @@ def test_validate_from_the_travel_tab_after_inline_changes(new_context, fresh_62
     frais.get_by_role("button", name="Enregistrer les frais").click()
     expect(page.locator("#frais")).to_contain_text("Frais enregistrés")
     page.get_by_label("Je certifie l'exactitude des informations saisies").check()
-    page.get_by_role("button", name="Valider mon état de frais").click()
-    expect(page).to_have_url(re.compile(r"/missions/621/recapitulatif$"))
-    expect(page.get_by_text("Votre état de frais est validé et transmis à la DEC.")).to_be_visible()
+    page.get_by_role("button", name="Valider mes frais de déplacement").click()
+    expect(page).to_have_url(re.compile(r"/missions/621/deplacement$"))
+    expect(
+        page.get_by_text("Vos frais de déplacement sont validés et transmis à la DEC.")
+    ).to_be_visible()
+    # The pay part, ready too, is validated on its own, from its tab or the Récapitulatif.
+    expect(page.locator(".mission-header")).to_contain_text("Non validé")
     assert unexpected(errors.messages) == []

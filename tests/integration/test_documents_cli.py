@@ -18,10 +18,10 @@ from imagin.documents.bundle import build_bundle, claim_summary_lines
 from imagin.documents.checks import inspect_upload
 from imagin.documents.errors import DuplicateDocument, QuotaExceeded
 from imagin.documents.service import Quota, delete_document, store_document
-from imagin.models import AuditEvent, Claim, Document, Mission, User
+from imagin.models import AuditEvent, Claim, Document, Mission, ReceiptLink, User
 from imagin.storage import GENERATED_NAME, TEMP_PREFIX, Storage, get_storage
+from tests.builders import gps_photo, jpeg, pypdf_pdf, simple_pdf, stored_files
 from tests.conftest import CLAIRE, database
-from tests.unit.test_document_files import gps_photo, jpeg, pypdf_pdf, simple_pdf
 
 FIVE_MB = 5 * 1024 * 1024
 AN_HOUR_AGO = time.time() - 3600
@@ -69,13 +69,20 @@ def store_in_621(app, db, data: bytes, name: str, **options) -> Document:
 
 
 def document_count(app) -> int:
+    """Mission 621's documents (the demo's other missions have theirs)."""
     with database(app) as db:
-        return db.scalar(select(func.count()).select_from(Document))
+        return db.scalar(
+            select(func.count()).select_from(Document).where(Document.claim_id == claim_621(db).id)
+        )
 
 
 def folder(app) -> list[str]:
-    root = app.config["UPLOAD_DIR"]
-    return sorted(os.listdir(root)) if os.path.isdir(root) else []
+    """The upload folder, without the files of the demo's documents."""
+    return stored_files(app)
+
+
+def night_link() -> ReceiptLink:
+    return ReceiptLink(kind="night", key="2022-12-01", label="Facture d'hôtel")
 
 
 def age(app, name: str) -> None:
@@ -87,16 +94,16 @@ def age(app, name: str) -> None:
 
 
 def test_a_document_and_its_file_are_kept_together(app):
-    document = upload(app, simple_pdf(), "../../facture.pdf", receipt_key="night:1")
+    document = upload(app, simple_pdf(), "../../facture.pdf", links=[night_link()])
     assert GENERATED_NAME.fullmatch(document.stored_name)
     assert folder(app) == [document.stored_name]
     with database(app) as db:
         row = db.get(Document, document.id)
         assert row.original_name == "facture.pdf"
-        assert (row.content_type, row.size, row.receipt_key) == (
+        assert (row.content_type, row.size, [str(ref) for ref in row.refs]) == (
             "application/pdf",
             len(simple_pdf()),
-            "night:1",
+            ["night:2022-12-01"],
         )
         assert row.uploaded_by_id == claire(db).id
         assert get_storage().path(row.stored_name).read_bytes() == simple_pdf()
@@ -121,10 +128,14 @@ def test_hostile_names_never_reach_the_file_system(app, name, tmp_path):
     assert len(document.original_name) <= 120
     assert not any(char in document.original_name for char in "/\\\x00\u202e")
     # Nothing was written beside or above the upload folder.
+    uploads = Path(app.config["UPLOAD_DIR"])
     written = [
-        path for path in tmp_path.rglob("*") if path.is_file() and "imagin.db" not in path.name
+        path
+        for path in tmp_path.rglob("*")
+        if (path.is_file() and "imagin.db" not in path.name and path.name in folder(app))
+        or (path.is_file() and path.parent != uploads and "imagin.db" not in path.name)
     ]
-    assert written == [Path(app.config["UPLOAD_DIR"]) / document.stored_name]
+    assert written == [uploads / document.stored_name]
 
 
 def test_the_same_file_twice_is_reported_not_stored(app):
@@ -284,7 +295,7 @@ def test_stale_temporary_files_are_removed(app, runner):
 
 
 def test_a_row_whose_file_is_lost_is_reported_then_removed_with_an_audit_event(app, runner):
-    document = upload(app, simple_pdf(), "hotel.pdf", receipt_key="night:1")
+    document = upload(app, simple_pdf(), "hotel.pdf", links=[night_link()])
     get_storage_of(app).delete(document.stored_name)
 
     result = runner.invoke(args=["documents", "check"])
@@ -304,7 +315,7 @@ def test_a_row_whose_file_is_lost_is_reported_then_removed_with_an_audit_event(a
         assert event.part == "travel" and event.actor_id is None
         assert event.detail["original_name"] == "hotel.pdf"
         assert event.detail["sha256"] == document.sha256
-        assert event.detail["receipt_key"] == "night:1"
+        assert event.detail["receipts"] == ["night:2022-12-01"]
 
 
 def test_verify_finds_an_altered_file_and_leaves_it(app, runner):
@@ -364,7 +375,7 @@ def test_a_refused_upload_stores_nothing(app):
 
 
 def test_bundle_of_mission_621(app):
-    upload(app, pypdf_pdf(2), "billets.pdf", receipt_key="leg:1")
+    upload(app, pypdf_pdf(2), "billets.pdf")
     upload(app, gps_photo(), "repas.jpg")
     with database(app) as db:
         claim = claim_621(db)

@@ -13,7 +13,29 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from imagin.documents.errors import MIB
-from imagin.models import AuditEvent, Bureau, Claim, Document, Mission, User
+from imagin.models import AuditEvent, Bureau, Claim, Mission, User
+from tests.builders import (
+    HX,
+    LEG_621,
+    LUNCH_621,
+    TRAIN_621,
+    add_621,
+    claim_of,
+    documents,
+    fetch,
+    javascript_action,
+    jpeg,
+    pdf_of_size,
+    post_expenses,
+    post_leg,
+    pypdf_pdf,
+    send,
+    set_travel_status,
+    stored_files,
+    token,
+    validate,
+    with_open_action,
+)
 from tests.conftest import (
     CLAIRE,
     GESTIONNAIRE,
@@ -24,85 +46,15 @@ from tests.conftest import (
     database,
     plain,
 )
-from tests.integration.test_travel import (
-    LEG_621,
-    LUNCH_621,
-    add_621,
-    claim_of,
-    post_expenses,
-    post_leg,
-    set_travel_status,
-    validate,
-)
-from tests.unit.test_document_files import (
-    javascript_action,
-    jpeg,
-    pdf_of_size,
-    pypdf_pdf,
-    with_open_action,
-)
 
-HX = {"HX-Request": "true"}
 KB = 1024
 FIVE_MB = 5 * MIB
-TRAIN_621 = {**LEG_621, "mode": "train", "km": "", "fare": "35,50"}
 
 
 @pytest.fixture
 def claire(client, auth):
     auth.login(CLAIRE)
     return client
-
-
-def token(client, number=621) -> str:
-    return csrf_from(client.get(f"/missions/{number}/deplacement").get_data(as_text=True))
-
-
-def send(client, *files, receipt="autre", number=621, hx=True, csrf=None):
-    """Post files to the upload URL, as app.js (one HX request) or the plain form does."""
-    data = {"receipt": receipt, "files": [(io.BytesIO(data), name) for name, data in files]}
-    csrf = csrf or token(client, number)
-    headers = {**HX, "X-CSRFToken": csrf} if hx else {}
-    if not hx:
-        data["csrf_token"] = csrf
-    response = client.post(
-        f"/missions/{number}/pieces",
-        data=data,
-        headers=headers,
-        content_type="multipart/form-data",
-    )
-    # The test client spools a big body to a temporary file, and closes it only when
-    # following redirects: close it here.
-    response.get_data()
-    response.close()
-    response.request.environ["wsgi.input"].close()
-    return response
-
-
-def documents(app, number=621) -> list[Document]:
-    with database(app) as db:
-        return list(
-            db.scalars(
-                select(Document)
-                .join(Claim, Document.claim_id == Claim.id)
-                .join(Mission, Claim.mission_id == Mission.id)
-                .where(Mission.number == number)
-                .order_by(Document.id)
-            )
-        )
-
-
-def stored_files(app) -> list[str]:
-    folder = app.config["UPLOAD_DIR"]
-    return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
-
-
-def fetch(client, url: str, **kwargs):
-    """GET a URL and read its whole body, closing the file it may stream."""
-    response = client.get(url, **kwargs)
-    response.get_data()
-    response.close()
-    return response
 
 
 # --- The section --------------------------------------------------------------------------------
@@ -112,9 +64,9 @@ def test_tab_has_the_section_with_the_rule_and_a_camera_friendly_file_input(clai
     html = plain(claire.get("/missions/621/deplacement").get_data(as_text=True))
     assert 'id="pieces"' in html
     assert "Récapitulatif des pièces justificatives du déplacement" in html
-    assert "Sélectionner et envoyer mes documents" in html
+    assert "Sélectionner mes documents" in html
     assert "Format : gif, jpeg, jpg, png, pdf. Max 5 Mo — si possible en un seul fichier." in html
-    field = re.search(r"<input [^>]*type=\"file\"[^>]*>", html).group(0)
+    field = re.search(r'<input [^>]*id="pieces-files"[^>]*>', html).group(0)
     assert "multiple" in field and 'name="files"' in field
     assert 'accept=".gif,.jpeg,.jpg,.png,.pdf,image/gif,image/jpeg,image/png,application/pdf"' in (
         field
@@ -122,7 +74,7 @@ def test_tab_has_the_section_with_the_rule_and_a_camera_friendly_file_input(clai
     assert 'enctype="multipart/form-data"' in html and 'action="/missions/621/pieces"' in html
     assert "Aucun document envoyé." in html
     # The row app.js copies for each file, with its progress bar.
-    assert '<template class="upload-form__row">' in html and "<progress" in html
+    assert '<template class="upload-form__row"' in html and "<progress" in html
 
 
 def test_mission_without_travel_right_has_no_section_and_refuses_uploads(claire, app):
@@ -144,9 +96,9 @@ def test_upload_under_htmx_returns_the_row_and_keeps_the_file(app, claire):
     html = plain(response.get_data(as_text=True))
     [document] = documents(app)
     assert html.lstrip().startswith(f'<li id="document-{document.id}"')
-    assert "Reçu hôtel.pdf" in html and "PDF · " in html and "Justifie : Autre pièce" in html
+    assert "Reçu hôtel.pdf" in html and "PDF · " in html and "Justifie : autre pièce" in html
     assert f'href="/missions/621/pieces/{document.id}"' in html
-    assert document.original_name == "Reçu hôtel.pdf" and document.receipt_key == "autre"
+    assert document.original_name == "Reçu hôtel.pdf" and document.refs == []
     assert stored_files(app) == [document.stored_name]
     assert re.fullmatch(r"[0-9a-f]{32}\.pdf", document.stored_name)
     with database(app) as db:
@@ -170,7 +122,7 @@ def test_plain_form_sends_every_file_then_redirects_back_with_each_result(app, c
         hx=False,
     )
     assert response.status_code == 303
-    assert response.location == "/missions/621/deplacement#pieces"
+    assert response.location == "/missions/621/deplacement#pieces-messages"
     html = plain(claire.get(response.location).get_data(as_text=True))
     assert "« billet.pdf » envoyé." in html and "« photo.jpg » envoyé." in html
     assert (
@@ -207,22 +159,26 @@ def test_every_refusal_is_a_french_message_beside_the_file_and_nothing_is_kept(
     assert message in html
     assert html.startswith('<p class="field__error upload__message" role="alert">')
     # Beside the file's name in its row, whatever responseHandling does with the status.
-    assert response.headers["HX-Retarget"] == "find .upload__message"
+    assert response.headers["HX-Retarget"] == "next .upload__message"
     assert response.headers["HX-Reswap"] == "outerHTML"
     assert "HX-Trigger" not in response.headers
     assert documents(app) == [] and stored_files(app) == []
 
 
 @pytest.mark.parametrize(
-    ("files", "receipt", "message"),
+    ("files", "receipts", "message"),
     [
-        ((), "autre", "Sélectionnez au moins un fichier."),
-        ((("billet.pdf", b""),), "autre", None),
-        ((("billet.pdf", pypdf_pdf()),), "leg-999", "Choisissez dans la liste ce que ce document"),
+        ((), (), "Sélectionnez au moins un fichier."),
+        ((("billet.pdf", b""),), (), None),
+        (
+            (("billet.pdf", pypdf_pdf()),),
+            ["leg:999"],
+            "Choisissez dans la liste ce que ce document",
+        ),
     ],
 )
-def test_form_errors_are_422(app, claire, files, receipt, message):
-    response = send(claire, *files, receipt=receipt)
+def test_form_errors_are_422(app, claire, files, receipts, message):
+    response = send(claire, *files, receipts=receipts)
     assert response.status_code == 422
     if message:
         assert message in plain(response.get_data(as_text=True))
@@ -244,7 +200,7 @@ def test_a_request_over_the_flask_limit_is_refused_beside_the_file(app, claire):
     body = b"%PDF-" + b"x" * (6 * MIB)
     response = send(claire, ("enorme.pdf", body))
     assert response.status_code == 413
-    assert response.headers["HX-Retarget"] == "find .upload__message"
+    assert response.headers["HX-Retarget"] == "next .upload__message"
     assert "Le fichier dépasse 5 Mo" in plain(response.get_data(as_text=True))
     without_js = send(claire, ("enorme.pdf", body), hx=False)
     assert without_js.status_code == 303
@@ -312,7 +268,7 @@ def test_delete_without_javascript_asks_first_then_redirects(app, claire):
         f"/missions/621/pieces/{document.id}/supprimer", data={"csrf_token": csrf_from(page)}
     )
     assert response.status_code == 303
-    assert response.location == "/missions/621/deplacement#pieces"
+    assert response.location == "/missions/621/deplacement#pieces-messages"
     assert "« billet.pdf » supprimé." in plain(claire.get(response.location).get_data(as_text=True))
     assert documents(app) == []
 
@@ -330,14 +286,14 @@ def history(app, number=621) -> list[AuditEvent]:
 
 
 def test_adding_and_deleting_a_document_are_in_the_history_with_who_and_which(app, claire):
-    send(claire, ("Billet retour.pdf", pypdf_pdf()), receipt="autre")
+    send(claire, ("Billet retour.pdf", pypdf_pdf()), receipts=())
     [document] = documents(app)
     [added] = history(app)
     assert added.action == "document_added" and added.part == "travel"
     assert added.at == document.uploaded_at
     assert added.detail["document_id"] == document.id
     assert added.detail["original_name"] == "Billet retour.pdf"
-    assert added.detail["sha256"] == document.sha256 and added.detail["receipt_key"] == "autre"
+    assert added.detail["sha256"] == document.sha256 and added.detail["receipts"] == []
     claire.post(
         f"/missions/621/pieces/{document.id}/supprimer",
         headers={**HX, "X-CSRFToken": token(claire)},
@@ -459,7 +415,7 @@ def test_download_by_the_owner_and_by_the_gestionnaires_of_the_bureau_only(
 
 
 def test_ascii_names_also_get_the_utf8_form_and_gif_downloads_as_png(app, claire):
-    from tests.unit.test_document_files import gif
+    from tests.builders import gif
 
     send(claire, ("scan.gif", gif()))
     [document] = documents(app)
@@ -484,7 +440,7 @@ def test_bundle_is_one_pdf_cover_then_every_page(app, client, auth):
     auth.login(CLAIRE)
     post_leg(app, client, **TRAIN_621)
     [leg_id] = claim_of(app, 621)["leg_ids"]
-    send(client, ("billet.pdf", pypdf_pdf(2)), receipt=f"leg-{leg_id}")
+    send(client, ("billet.pdf", pypdf_pdf(2)), receipts=[f"leg:{leg_id}"])
     send(client, ("photo.jpg", jpeg((400, 300))))
     response = fetch(client, "/missions/621/pieces.pdf")
     assert response.status_code == 200
@@ -520,23 +476,28 @@ def test_validation_is_refused_while_a_needed_receipt_has_no_document(app, clair
     post_expenses(app, claire, **{LUNCH_621: "autre"})
     [leg_id] = claim_of(app, 621)["leg_ids"]
     tab = plain(claire.get("/missions/621/deplacement").get_data(as_text=True))
-    assert f'<option value="leg-{leg_id}" selected>Billet — Train ST LO → ALENCON CEDEX' in tab
+    # The first receipt still without a document comes checked, so files are sent in order.
+    assert re.search(
+        rf'<input checked id="receipts-0" name="receipts" type="checkbox" value="leg:{leg_id}"> '
+        r"Billet — Train ST LO → ALENCON CEDEX",
+        tab,
+    )
     assert "à fournir" in tab
 
-    refused = validate(app, claire)
+    refused = validate(app, claire, part="travel")
     assert refused.status_code == 422
     html = plain(refused.get_data(as_text=True))
     assert "Ajoutez le justificatif : Billet — " in html
-    assert 'href="/missions/621/deplacement#pieces"' in html
+    assert f'href="/missions/621/deplacement#receipt-leg-{leg_id}"' in html
     assert claim_of(app, 621)["travel"] == "non_valide"
 
     # A document for something else does not count.
     send(claire, ("autre.pdf", pdf_of_size(1500)))
-    assert validate(app, claire).status_code == 422
-    assert send(claire, ("billet.pdf", pypdf_pdf()), receipt=f"leg-{leg_id}").status_code == 200
+    assert validate(app, claire, part="travel").status_code == 422
+    assert send(claire, ("billet.pdf", pypdf_pdf()), receipts=[f"leg:{leg_id}"]).status_code == 200
     needed = plain(claire.get("/missions/621/pieces/demandees", headers=HX).get_data(as_text=True))
     assert "fourni" in needed and "à fournir" not in needed
-    assert validate(app, claire).status_code == 303
+    assert validate(app, claire, part="travel").status_code == 303
     assert claim_of(app, 621)["travel"] == "valide"
 
 
@@ -544,7 +505,8 @@ def test_recapitulatif_lists_the_missing_receipts_before_validating(app, claire)
     add_621(app, claire, TRAIN_621)
     html = plain(claire.get("/missions/621/recapitulatif").get_data(as_text=True))
     assert re.search(
-        r'<a href="/missions/621/deplacement#pieces">Ajoutez le justificatif : Billet — [^<]+</a>',
+        r'<a href="/missions/621/deplacement#receipt-leg-\d+">Ajoutez le justificatif : '
+        r"Billet — [^<]+</a>",
         html,
     )
 
@@ -557,9 +519,11 @@ def test_other_expenses_are_keyed_by_their_id(app, claire):
     with database(app) as db:
         parking = db.scalar(select(Claim).join(Mission).where(Mission.number == 1004)).expenses
     [expense] = [e for e in parking if e.kind == "parking"]
-    assert f'value="expense-{expense.id}">Ticket de parking de 12,00 € — Gare</option>' in html
-    # The first receipt still without a document comes first, so files are sent in order.
-    assert re.search(r'<option value="leg-\d+" selected>Billet — Train SAINT-LO → ORLEANS', html)
+    assert (
+        f'name="receipts" type="checkbox" value="expense:{expense.id}"> '
+        "Ticket de parking de 12,00 € — Gare</label>"
+    ) in html
+    assert f'id="expense-{expense.id}"' in html and f'id="receipt-expense-{expense.id}"' in html
 
 
 @pytest.mark.parametrize("url", ["/missions/621/pieces", "/missions/621/pieces/demandees"])

@@ -305,14 +305,24 @@ def test_update_of_an_open_mission_and_a_validated_one_is_kept(app, manager):
         events = db.scalars(
             select(AuditEvent).where(AuditEvent.mission_id == mission.id).order_by(AuditEvent.id)
         ).all()
-        assert events[-1].part == "travel"
-        assert (events[-1].before, events[-1].after) == ("non_valide", "pas_de_frais")
-        assert events[-2].detail["update"] == ["droit au déplacement", "jours"]
+        # The right withdrawn through the state machine's re-import transition.
+        assert (events[-2].action, events[-2].part) == ("reimport_close", "travel")
+        assert (events[-2].before, events[-2].after) == ("non_valide", "pas_de_frais")
+        assert events[-3].detail["update"] == ["droit au déplacement", "jours"]
+        # The new time is announced: in the history, and by e-mail.
+        assert events[-1].action == "mission_changed"
+        assert events[-1].detail["changes"] == [
+            "Dates : le vendredi 02/12/2022 à 09:00 (1 journée) → "
+            "le vendredi 02/12/2022 à 10:00 (1 journée)"
+        ]
         validated = db.scalar(select(Mission).where(Mission.number == 1102))
         assert [(d.day, d.start_time) for d in validated.days] == before_days
-        assert db.scalar(select(func.count()).select_from(AuditEvent)) == events_before + 2
-        # Not a new mission for the same intervenant: no convocation mail.
-        assert db.scalar(select(func.count()).select_from(OutgoingMail)) == 0
+        assert db.scalar(select(func.count()).select_from(AuditEvent)) == events_before + 3
+        # Not a new mission for the same intervenant: no convocation, the change is told.
+        [mail] = db.scalars(select(OutgoingMail)).all()
+        assert mail.to == "claire.martin@example.fr"
+        assert mail.subject == "Mission modifiée — mission N° 621"
+        assert "à 10:00" in mail.body and "http://127.0.0.1:8080/missions/621/suivi" in mail.body
 
 
 def test_reassigning_a_started_claim_is_refused_an_empty_one_is_convoked(app, manager):
@@ -489,3 +499,84 @@ def test_an_admin_may_import_for_any_bureau(app, client, auth):
     assert import_file(client, csv_of(row(3001, bureau="DEC3"))).status_code == 303
     with database(app) as db:
         assert db.scalar(select(Mission).where(Mission.number == 3001)).bureau.code == "DEC3"
+
+
+# --- A changed mission is announced --------------------------------------------------------
+
+CANCELLABLE_HEADER = HEADER + ";annulation;motif_annulation"
+
+
+def test_a_new_place_is_announced_in_the_history_and_by_e_mail(app, manager):
+    # Mission 640 (Paul, not started) moves to another centre.
+    moved = (
+        ROW_621.replace("621;", "640;", 1)
+        .replace("claire.martin@example.fr;Claire;Martin", "paul.durand@example.fr;Paul;Durand")
+        .replace("02/12/2022 09:00", "02/12/2022 14:00")
+    )
+    moved = moved.replace(
+        "06112932;PRISON CTRE PEN ALENCON CONDE/SARTHE ALENCON CEDEX;ALENCON",
+        "0610001A;LYCEE ALAIN;ALENCON",
+    )
+    assert import_file(manager, csv_of(moved)).status_code == 303
+    with database(app) as db:
+        mission = db.scalar(select(Mission).where(Mission.number == 640))
+        event = db.scalar(
+            select(AuditEvent).where(
+                AuditEvent.mission_id == mission.id, AuditEvent.action == "mission_changed"
+            )
+        )
+        assert event.detail["changes"] == [
+            "Lieu : PRISON CTRE PEN ALENCON CONDE/SARTHE ALENCON CEDEX (06112932), ALENCON "
+            "→ LYCEE ALAIN (0610001A), ALENCON"
+        ]
+        [message] = db.scalars(select(OutgoingMail)).all()
+    assert message.to == "paul.durand@example.fr"
+    assert "La DEC a modifié votre mission N° 640 :" in message.body
+    assert "→ LYCEE ALAIN (0610001A), ALENCON" in message.body
+    # The links of the e-mail lead to the configured public address.
+    assert "http://127.0.0.1:8080/missions/640/suivi" in message.body
+    # Paul reads it in the history of his mission too.
+    manager.post("/deconnexion", data={"csrf_token": csrf_from(manager.get("/gestion").text)})
+    client = app.test_client()
+    token = csrf_from(client.get("/intervenant").get_data(as_text=True))
+    client.post(
+        "/intervenant",
+        data={"csrf_token": token, "email": "paul.durand@example.fr", "password": "imagin-demo"},
+    )
+    suivi = client.get("/missions/640/suivi").get_data(as_text=True)
+    assert "Mission modifiée par la DEC" in suivi and "LYCEE ALAIN (0610001A)" in suivi
+
+
+def test_a_cancelled_convocation_cancels_the_mission_and_says_so(app, manager):
+    cancelled = (
+        ROW_621.replace("621;", "640;", 1)
+        .replace("claire.martin@example.fr;Claire;Martin", "paul.durand@example.fr;Paul;Durand")
+        .replace("02/12/2022 09:00", "02/12/2022 14:00")
+    )
+    unknown = row(4242)
+    text = "\n".join(
+        [
+            CANCELLABLE_HEADER,
+            cancelled + ";oui;Jury complet.",
+            unknown + ";oui;",
+        ]
+    )
+    preview = upload(manager, text + "\n")
+    html = preview.get_data(as_text=True)
+    assert "1 mise à jour" in html and "1 ignorée" in html
+    assert "la mission N° 4242 est annulée dans le fichier" in html
+    assert apply_preview(manager, preview).status_code == 303
+    with database(app) as db:
+        mission = db.scalar(select(Mission).where(Mission.number == 640))
+        assert mission.cancelled and mission.cancel_reason == "Jury complet."
+        assert (mission.claim.pay_status, mission.claim.travel_status) == ("annule", "annule")
+        cancels = db.scalars(
+            select(AuditEvent).where(
+                AuditEvent.mission_id == mission.id, AuditEvent.action == "cancel"
+            )
+        ).all()
+        assert sorted(event.part for event in cancels) == ["pay", "travel"]
+        assert db.scalar(select(Mission).where(Mission.number == 4242)) is None
+        [message] = db.scalars(select(OutgoingMail)).all()
+    assert message.subject == "Mission annulée — mission N° 640"
+    assert "Motif :\nJury complet." in message.body

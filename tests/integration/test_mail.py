@@ -19,10 +19,10 @@ from imagin import create_app, mail
 from imagin.mail import deliver_pending, queue_mail
 from imagin.models import Mission, OutgoingMail
 from imagin.notifications import (
+    in_payment_message,
     mission_url,
     notify_approved,
     notify_convocation,
-    notify_in_payment,
     notify_sent_back,
 )
 from tests.conftest import CLAIRE, GESTIONNAIRE, base_config, csrf_from, database, send_outbox
@@ -149,7 +149,7 @@ def test_status_notifications_say_what_happened(smtp_app, port):
         mission = mission_621(db)
         notify_sent_back(db, mission, "pay", REASON)
         notify_approved(db, mission, "travel")
-        notify_in_payment(db, mission, ["pay", "travel"], 123456)
+        queue_mail(db, *in_payment_message(mission, ["pay", "travel"], 123456))
         db.commit()
         send_outbox(smtp_app)
     subjects = [message["Subject"] for _from, _to, message in server.messages]
@@ -165,11 +165,12 @@ def test_status_notifications_say_what_happened(smtp_app, port):
     assert "1\u202f234,56\xa0€" in paid or "1\xa0234,56\xa0€" in paid
 
 
-def test_link_in_a_request_is_the_address_the_user_reached(app):
-    request = app.test_request_context("/", base_url="https://imagin.example.fr/imagin")
+def test_link_in_a_request_is_the_public_address_whatever_the_host_header(app):
+    # A forged Host header must not choose where the links of e-mails lead.
+    request = app.test_request_context("/", base_url="https://evil.example/imagin")
     with request, database(app) as db:
         url = mission_url(mission_621(db))
-    assert url == "https://imagin.example.fr/imagin/missions/621/suivi"
+    assert url == "http://127.0.0.1:8080/missions/621/suivi"
 
 
 def test_link_outside_a_request_follows_public_url_and_prefix(database_url, tmp_path):
@@ -269,8 +270,8 @@ def test_a_failing_server_never_loses_the_change_made_in_a_request(smtp_app, por
     [(_from, to, message)] = server.messages
     assert to == ["paul.durand@example.fr"]
     assert "mission N° 3001" in message["Subject"]
-    # Sent from the request: the link is the address the gestionnaire used.
-    assert "http://localhost/missions/3001/suivi" in body_of(message)
+    # Sent from a request: the link is still the configured public address.
+    assert "http://127.0.0.1:8080/missions/3001/suivi" in body_of(message)
 
 
 def test_login_when_a_user_is_configured(database_url, tmp_path, port):

@@ -9,9 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from imagin.models import AuditEvent, Claim, Mission, PaymentBatch
+from tests.builders import PAY_621, claim_of, validate
 from tests.conftest import (
     CLAIRE,
     GESTIONNAIRE,
+    AuthActions,
     add_missions,
     count_queries,
     csrf_from,
@@ -20,44 +22,13 @@ from tests.conftest import (
     send_outbox,
 )
 
-VALIDATED_621 = {
-    "done": "oui",
-    "candidates": "8",
-    "hours-0-day": "2022-12-02",
-    "hours-0-start": "09:00",
-    "hours-0-end": "12:30",
-}
-
-
-def claim_621(app) -> dict:
-    with database(app) as db:
-        claim = db.scalar(select(Claim).join(Mission).where(Mission.number == 621))
-        return {
-            "pay": claim.pay_status,
-            "travel": claim.travel_status,
-            "version": claim.version,
-            "pay_reason": claim.pay_reason,
-        }
-
 
 def claire_validates_621(app):
+    """Claire enters and validates both parts of mission 621 (nothing needs a receipt)."""
     client = app.test_client()
-    token = csrf_from(client.get("/intervenant").get_data(as_text=True))
-    client.post(
-        "/intervenant", data={"csrf_token": token, "email": CLAIRE, "password": "imagin-demo"}
-    )
-    token = csrf_from(client.get("/missions/621/remuneration").get_data(as_text=True))
-    response = client.post(
-        "/missions/621/remuneration",
-        data={
-            "csrf_token": token,
-            "version": "1",
-            "action": "validate",
-            "certify": "y",
-            **VALIDATED_621,
-        },
-    )
-    assert response.status_code == 303, response.get_data(as_text=True)
+    AuthActions(client).login(CLAIRE)
+    assert validate(app, client).status_code == 303
+    assert (claim_of(app, 621)["pay"], claim_of(app, 621)["travel"]) == ("valide", "valide")
     return client
 
 
@@ -131,13 +102,13 @@ def test_send_back_needs_a_reason_then_intervenant_corrects(app, manager):
     )
     assert empty.status_code == 422
     assert "Indiquez le motif" in plain(empty.get_data(as_text=True))
-    assert claim_621(app)["pay"] == "valide"
+    assert claim_of(app, 621)["pay"] == "valide"
     sent = manager.post(
         "/gestion/missions/621/remuneration/renvoyer",
         data={"csrf_token": token, "pay-version": version, "pay-reason": "Horaires à vérifier."},
     )
     assert sent.status_code == 303
-    state = claim_621(app)
+    state = claim_of(app, 621)
     assert state["pay"] == "a_corriger" and state["travel"] == "valide"
     assert state["pay_reason"] == "Horaires à vérifier."
     # Claire sees the reason, her entries are kept, she validates again.
@@ -153,11 +124,11 @@ def test_send_back_needs_a_reason_then_intervenant_corrects(app, manager):
             "version": version,
             "action": "validate",
             "certify": "y",
-            **VALIDATED_621,
+            **PAY_621,
         },
     )
     assert again.status_code == 303
-    assert claim_621(app)["pay"] == "valide"
+    assert claim_of(app, 621)["pay"] == "valide"
 
 
 def test_approve_then_export_then_download_again(app, manager):
@@ -178,7 +149,7 @@ def test_approve_then_export_then_download_again(app, manager):
         ).status_code
         == 303
     )
-    assert (claim_621(app)["pay"], claim_621(app)["travel"]) == (
+    assert (claim_of(app, 621)["pay"], claim_of(app, 621)["travel"]) == (
         "valide_gestionnaire",
         "valide_gestionnaire",
     )
@@ -192,7 +163,7 @@ def test_approve_then_export_then_download_again(app, manager):
         "/gestion/paiement", data={"csrf_token": csrf_from(page), "selected": mine}
     )
     assert exported.status_code == 303
-    assert (claim_621(app)["pay"], claim_621(app)["travel"]) == (
+    assert (claim_of(app, 621)["pay"], claim_of(app, 621)["travel"]) == (
         "mis_en_paiement",
         "mis_en_paiement",
     )
@@ -206,10 +177,10 @@ def test_approve_then_export_then_download_again(app, manager):
     raw = download.get_data()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
-    assert rows[0][3] == "N° de mission" and rows[0][-1] == "Total"
+    assert rows[0][3] == "N° de mission" and rows[0][16] == "Total"
     pay_row = next(r for r in rows[1:] if r[9] == "Rémunération")
     assert pay_row[3] == "621" and pay_row[6] == "Martin" and pay_row[10] == "33,60"
-    assert pay_row[-1] == "33,60"
+    assert pay_row[16] == "33,60"
     # The same parts cannot be exported twice.
     again = manager.post(
         "/gestion/paiement", data={"csrf_token": csrf_from(page), "selected": mine}
@@ -240,10 +211,11 @@ def test_bulk_validation_reports_done_and_refused(app, manager):
     )
     assert response.status_code == 303
     html = plain(manager.get("/gestion").get_data(as_text=True))
-    assert "Mission 621 : rémunération validée." in html
-    assert "Mission 640 : rémunération —" in html  # not validated by Paul yet
+    assert "Mission 621 : partie rémunération validée." in html
+    assert "Mission 621 : partie déplacement validée." in html
+    assert "Mission 640 : partie rémunération refusée —" in html  # not validated by Paul yet
     assert "Mission 1300 : introuvable dans vos bureaux." in html
-    assert claim_621(app)["pay"] == "valide_gestionnaire"
+    assert claim_of(app, 621)["pay"] == "valide_gestionnaire"
 
 
 def test_cancel_needs_a_reason(app, manager):
@@ -259,7 +231,7 @@ def test_cancel_needs_a_reason(app, manager):
         data={"csrf_token": token, "cancel-version": version, "cancel-reason": "Épreuve reportée."},
     )
     assert done.status_code == 303
-    assert (claim_621(app)["pay"], claim_621(app)["travel"]) == ("annule", "annule")
+    assert (claim_of(app, 621)["pay"], claim_of(app, 621)["travel"]) == ("annule", "annule")
     with database(app) as db:
         events = db.scalars(select(AuditEvent).where(AuditEvent.action == "cancel")).all()
         assert {e.reason for e in events} >= {"Épreuve reportée."}
@@ -273,7 +245,7 @@ def test_stale_review_is_refused(app, manager):
         data={"csrf_token": token, "version": str(int(version) - 1)},
     )
     assert response.status_code == 409
-    assert claim_621(app)["pay"] == "valide"
+    assert claim_of(app, 621)["pay"] == "valide"
 
 
 def test_pages_keep_constant_queries_with_1000_claims(app, manager):

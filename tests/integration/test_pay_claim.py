@@ -4,49 +4,13 @@ import re
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from imagin.models import AuditEvent, Claim, Mission
+from imagin.models import Mission
+from tests.builders import PAY_621, claim_of, post_pay
 from tests.conftest import PAUL, count_queries, csrf_from, database, plain
 
-MISSION_621 = {
-    "done": "oui",
-    "candidates": "8",
-    "hours-0-day": "2022-12-02",
-    "hours-0-start": "09:00",
-    "hours-0-end": "12:30",
-}
-
-
-def claim_of(app, number: int) -> dict:
-    with database(app) as db:
-        claim = db.scalar(select(Claim).join(Mission).where(Mission.number == number))
-        return {
-            "pay": claim.pay_status,
-            "travel": claim.travel_status,
-            "done": claim.done,
-            "copies": claim.copies,
-            "candidates": claim.candidates,
-            "hours": [
-                (h.day.isoformat(), h.start.strftime("%H:%M"), h.end.strftime("%H:%M"))
-                for h in claim.hours
-            ],
-            "version": claim.version,
-            "amount": claim.pay_amount_cents,
-            "events": db.scalar(
-                select(func.count())
-                .select_from(AuditEvent)
-                .where(
-                    AuditEvent.mission_id == claim.mission_id, AuditEvent.action != "convocation"
-                )
-            ),
-        }
-
-
-def post_pay(client, number=621, action="save", version="1", headers=None, **fields):
-    token = csrf_from(client.get(f"/missions/{number}/remuneration").get_data(as_text=True))
-    data = {"csrf_token": token, "version": version, "action": action, **fields}
-    return client.post(f"/missions/{number}/remuneration", data=data, headers=headers or {})
+MISSION_621 = PAY_621
 
 
 def test_pay_tab_asks_what_the_mission_type_needs(signed_in):
@@ -206,30 +170,33 @@ def test_validate_lists_what_is_missing_with_links(app, signed_in):
     assert "Saisissez le nombre de candidats examinés" in html
     assert "Saisissez vos horaires du 02/12/2022" in html
     assert 'href="/missions/621/remuneration#hours"' in html
-    assert claim_of(app, 621)["pay"] == "non_valide"
+    # What was typed is saved all the same: only the validation waits.
+    assert "Vos saisies sont enregistrées, mais la validation attend encore" in html
+    assert (claim_of(app, 621)["pay"], claim_of(app, 621)["done"]) == ("non_valide", True)
     recap = plain(signed_in.get("/missions/621/recapitulatif").get_data(as_text=True))
-    assert "Indiquez si la mission a été effectuée" in recap
-    assert 'href="/missions/621/remuneration#done"' in recap
+    assert "Saisissez le nombre de candidats examinés" in recap
+    assert 'href="/missions/621/remuneration#candidates"' in recap
 
 
-def test_validate_from_the_pay_tab(app, signed_in):
+def test_validate_from_the_pay_tab_validates_the_pay_part_alone(app, signed_in):
     response = post_pay(signed_in, action="validate", certify="y", **MISSION_621)
     assert response.status_code == 303
     stored = claim_of(app, 621)
-    assert (stored["pay"], stored["travel"]) == ("valide", "valide")
+    # Each part on its own: the travel part still waits for the intervenant.
+    assert (stored["pay"], stored["travel"]) == ("valide", "non_valide")
     assert stored["amount"] == 3360
-    assert stored["events"] == 2
-    html = plain(signed_in.get("/missions/621/remuneration").get_data(as_text=True))
-    assert 'name="candidates"' not in html and "ne peut plus être modifié" in html
+    assert stored["events"] == 1
+    html = plain(signed_in.get(response.location).get_data(as_text=True))
+    assert "Vos frais de rémunération sont validés et transmis à la DEC." in html
+    assert 'name="candidates"' not in html and "ils ne peuvent plus être modifiés" in html
     assert "3 h 30 × 9,60 € = 33,60 €" in html
     listing = plain(signed_in.get("/missions").get_data(as_text=True))
     row = listing[listing.index('aria-label="Mission N° 621"') :]
-    assert row[: row.index("</tr>")].count(">Validé<") == 2
+    assert row[: row.index("</tr>")].count(">Validé<") == 1
     suivi = plain(signed_in.get("/missions/621/suivi").get_data(as_text=True))
     text = " ".join(re.sub(r"<[^>]+>", "", suivi).split())  # as the history reads
-    for part in ("rémunération", "déplacement"):
-        line = f"État de frais validé par l'intervenant ({part}) : Validé — par Claire MARTIN"
-        assert line in text
+    line = "État de frais validé par l'intervenant (rémunération) : Validé — par Claire MARTIN"
+    assert line in text
 
 
 def test_htmx_validation_reloads_the_whole_page(app, signed_in):
@@ -251,8 +218,12 @@ def test_mission_not_done_makes_both_parts_not_done(app, signed_in):
 
 
 def test_after_validation_every_change_is_refused_with_409(app, signed_in):
-    post_pay(signed_in, action="validate", certify="y", **MISSION_621)
+    post_pay(signed_in, **MISSION_621)
+    token = csrf_from(signed_in.get("/missions/621/recapitulatif").get_data(as_text=True))
+    data = {"csrf_token": token, "version": str(claim_of(app, 621)["version"]), "certify": "y"}
+    assert signed_in.post("/missions/621/valider", data=data).status_code == 303
     before = claim_of(app, 621)
+    assert (before["pay"], before["travel"]) == ("valide", "valide")
     response = post_pay(
         signed_in, version=str(before["version"]), **{**MISSION_621, "candidates": "1"}
     )
@@ -357,18 +328,20 @@ def test_saving_and_validating_take_a_constant_number_of_queries(app, signed_in)
         signed_in.post(
             "/missions/621/valider", data={"csrf_token": token, "version": "2", "certify": "y"}
         )
-    assert len(validate_queries) <= 12
+    assert len(validate_queries) <= 14
 
 
 def test_travel_tab_validates_too(app, signed_in):
     assert post_pay(signed_in, **MISSION_621).status_code == 303
     html = plain(signed_in.get("/missions/621/deplacement").get_data(as_text=True))
     assert 'action="/missions/621/valider"' in html
-    assert "Valider mon état de frais" in html
+    assert "Valider mes frais de déplacement" in html
     version = re.search(r'class="claim-version" name="version" value="(\d+)"', html).group(1)
     response = signed_in.post(
         "/missions/621/valider",
-        data={"csrf_token": csrf_from(html), "version": version, "certify": "y"},
+        data={"csrf_token": csrf_from(html), "version": version, "certify": "y", "part": "travel"},
     )
     assert response.status_code == 303
-    assert claim_of(app, 621)["travel"] == "valide"
+    assert response.location == "/missions/621/deplacement"
+    # The travel part alone: the pay part, ready too, is validated from its own tab.
+    assert (claim_of(app, 621)["travel"], claim_of(app, 621)["pay"]) == ("valide", "non_valide")

@@ -8,106 +8,22 @@ import pytest
 from sqlalchemy import func, select, update
 
 from imagin.models import AuditEvent, Claim, Expense, Mission, User
+from tests.builders import (
+    HX,
+    LEG_621,
+    LUNCH_621,
+    RETURN_621,
+    add_621,
+    claim_of,
+    post_expenses,
+    post_leg,
+    set_travel_status,
+    token,
+    validate,
+)
 from tests.conftest import CLAIRE, PAUL, count_queries, csrf_from, database, plain
 
-HX = {"HX-Request": "true"}
 KB = 1024
-LEG_621 = {
-    "departure_date": "02/12/2022",
-    "departure_time": "07:00",
-    "departure_city": "ST LO",
-    "arrival_date": "02/12/2022",
-    "arrival_time": "18:00",
-    "arrival_city": "ALENCON CEDEX",
-    "mode": "voiture",
-    "km": "150",
-}
-RETURN_621 = {
-    **LEG_621,
-    "departure_time": "19:00",
-    "departure_city": "ALENCON CEDEX",
-    "arrival_time": "20:30",
-    "arrival_city": "ST LO",
-}
-LUNCH_621 = "meal-2022-12-02-dejeuner"
-
-
-def claim_of(app, number: int) -> dict:
-    with database(app) as db:
-        claim = db.scalar(select(Claim).join(Mission).where(Mission.number == number))
-        return {
-            "id": claim.id,
-            "travel": claim.travel_status,
-            "pay": claim.pay_status,
-            "version": claim.version,
-            "travel_amount": claim.travel_amount_cents,
-            "legs": [
-                (
-                    leg.departure_at.strftime("%d/%m/%Y %H:%M"),
-                    leg.departure_city,
-                    leg.arrival_at.strftime("%d/%m/%Y %H:%M"),
-                    leg.arrival_city,
-                    leg.mode,
-                    leg.km,
-                    leg.fare_cents,
-                )
-                for leg in claim.legs
-            ],
-            "leg_ids": [leg.id for leg in claim.legs],
-            "expenses": sorted(
-                (e.kind, e.day and e.day.isoformat(), e.meal, e.taken, e.commune, e.amount_cents)
-                for e in claim.expenses
-            ),
-        }
-
-
-def set_travel_status(app, number: int, status: str) -> None:
-    with database(app) as db:
-        claim_id = db.scalar(select(Claim.id).join(Mission).where(Mission.number == number))
-        db.execute(update(Claim).where(Claim.id == claim_id).values(travel_status=status))
-        db.commit()
-
-
-def token(client, number=621) -> str:
-    return csrf_from(client.get(f"/missions/{number}/deplacement").get_data(as_text=True))
-
-
-def post_leg(app, client, number=621, leg_id=None, version=None, headers=None, **fields):
-    """Post the leg form (a new leg, or the changes to leg_id) with the current version."""
-    version = claim_of(app, number)["version"] if version is None else version
-    url = f"/missions/{number}/deplacement/trajets/" + (
-        f"{leg_id}/modifier" if leg_id else "nouveau"
-    )
-    data = {"csrf_token": token(client, number), "version": str(version), **fields}
-    return client.post(url, data=data, headers=headers or {})
-
-
-def post_expenses(app, client, number=621, version=None, headers=None, **fields):
-    version = claim_of(app, number)["version"] if version is None else version
-    data = {"csrf_token": token(client, number), "version": str(version), **fields}
-    return client.post(f"/missions/{number}/deplacement/frais", data=data, headers=headers or {})
-
-
-def add_621(app, client, *legs) -> list[int]:
-    for leg in legs or (LEG_621,):
-        assert post_leg(app, client, **leg).status_code == 303
-    return claim_of(app, 621)["leg_ids"]
-
-
-def validate(app, client, number=621):
-    """Validate the claim from the Récapitulatif, with mission 621's pay part entered."""
-    pay = {
-        "done": "oui",
-        "candidates": "8",
-        "hours-0-day": "2022-12-02",
-        "hours-0-start": "09:00",
-        "hours-0-end": "12:30",
-        "action": "save",
-    }
-    data = {"csrf_token": token(client), "version": str(claim_of(app, number)["version"])}
-    assert client.post(f"/missions/{number}/remuneration", data={**data, **pay}).status_code == 303
-    data["version"] = str(claim_of(app, number)["version"])
-    return client.post(f"/missions/{number}/valider", data={**data, "certify": "y"})
 
 
 # --- The tab -------------------------------------------------------------------------------------
@@ -129,7 +45,10 @@ def test_tab_has_the_legs_table_with_its_headers_and_no_leg_for_621(signed_in):
     ]
     assert "Aucun trajet saisi." in html
     assert 'href="/missions/621/deplacement/trajets/nouveau"' in html
-    assert 'hx-trigger="legsChanged from:body, expensesChanged from:body"' in html
+    assert (
+        'hx-trigger="legsChanged from:body, expensesChanged from:body, documentsChanged from:body"'
+        in html
+    )
     assert 'href="/profil?number=621"' in html
 
 
@@ -263,7 +182,14 @@ def test_2024_mission_gets_the_2024_meal_rate_and_needs_meal_receipts(app, signe
     assert (
         "Déjeuner du 12/06/2024 — absence de 06:45 à 14:10 couvrant 11:00–14:00 — 20,00 €" in html
     )
-    assert "Justificatif de repas — Déjeuner du 12/06/2024" in html
+    # The demo's receipt of that lunch is still linked to it.
+    tab = plain(signed_in.get("/missions/815/deplacement").get_data(as_text=True))
+    assert re.search(
+        r'id="receipt-meal-2024-06-12-dejeuner"[^>]*>\s*Justificatif de repas — '
+        r"Déjeuner du 12/06/2024 —\s*<strong>fourni</strong>",
+        tab,
+    )
+    assert "Toutes les pièces justificatives demandées sont fournies." in html
 
 
 def test_mileage_counts_the_km_already_claimed_that_year(app, signed_in):
@@ -305,9 +231,13 @@ def test_nights_and_other_expenses_with_their_receipts(app, signed_in):
     assert "95,00 € payés, plafond autres communes 90,00 € : 90,00 €" in html
     assert "Indiquez le montant payé pour la nuitée du 03/07/2025 au 04/07/2025" in html
     assert 'href="/missions/1004/deplacement#night-2025-07-03"' in html
-    assert "Parking — Gare de Saint-Lô — Montant payé : 12,00 €" in html
-    assert "Facture d'hôtel — Nuitée du 02/07/2025 au 03/07/2025 à Orléans" in html
+    assert "Parking — Gare de Saint-Lô — montant payé : 12,00 €" in html
+    # Still to provide: the parking ticket; the demo's hotel invoice covers the first night.
+    assert "<h4>Pièces justificatives à fournir</h4>" in html
     assert "Ticket de parking de 12,00 € — Gare de Saint-Lô" in html
+    assert "Facture d'hôtel — Nuitée du 02/07/2025 au 03/07/2025 à Orléans" not in html
+    tab = plain(signed_in.get("/missions/1004/deplacement").get_data(as_text=True))
+    assert "Facture d'hôtel — Nuitée du 02/07/2025 au 03/07/2025 à Orléans —" in tab
     stored = claim_of(app, 1004)["expenses"]
     assert ("night", "2025-07-03", None, None, "Orléans", None) in stored
     assert ("parking", None, None, None, None, 1200) in stored
@@ -471,7 +401,7 @@ def test_add_the_return_is_prefilled_with_the_reverse_leg(app, signed_in):
     assert city.group(1) == "ALENCON CEDEX"
     city = re.search(r'id="leg-new-[0-9a-f]+-arrival_city"[^>]*value="([^"]*)"', html)
     assert city.group(1) == "ST LO"
-    assert re.search(r'<option (selected value="voiture"|value="voiture" selected)>', html)
+    assert re.search(r'<option value="voiture" selected data-paid-by="km">', html)
     assert 'value="150"' in html
     assert post_leg(app, signed_in, **RETURN_621).status_code == 303
     assert [leg[1] for leg in claim_of(app, 621)["legs"]] == ["ST LO", "ALENCON CEDEX"]
@@ -599,7 +529,7 @@ def test_after_validation_every_change_is_refused_with_409(app, signed_in):
     assert edit.status_code == 409 and "<input" not in edit.get_data(as_text=True)
     assert claim_of(app, 621) == before
     html = plain(signed_in.get("/missions/621/deplacement").get_data(as_text=True))
-    assert "il ne peut plus être modifié" in html and "/modifier" not in html
+    assert "ils ne peuvent plus être modifiés" in html and "/modifier" not in html
     assert "Total des frais de déplacement : <strong>65,50 €</strong>" in html
 
 
@@ -623,7 +553,7 @@ def test_validated_amounts_do_not_follow_a_later_change_of_profile(app, signed_i
 
 def test_validation_needs_every_meal_described(app, signed_in):
     add_621(app, signed_in)
-    response = validate(app, signed_in)
+    response = validate(app, signed_in, part="travel")
     assert response.status_code == 422
     html = plain(response.get_data(as_text=True))
     assert "Indiquez comment vous avez pris le déjeuner du 02/12/2022" in html
@@ -637,7 +567,7 @@ def test_validation_needs_the_horsepower_for_the_car(app, signed_in):
     with database(app) as db:
         db.execute(update(User).where(User.email == CLAIRE).values(vehicle_cv=None))
         db.commit()
-    html = plain(validate(app, signed_in).get_data(as_text=True))
+    html = plain(validate(app, signed_in, part="travel").get_data(as_text=True))
     assert "Indiquez la puissance fiscale (CV) de votre véhicule dans votre profil" in html
     assert 'href="/profil?number=621#vehicle_cv"' in html
 

@@ -12,7 +12,7 @@ from imagin.documents.bundle import A4, build_bundle
 from imagin.documents.checks import inspect_upload
 from imagin.models import Document
 from imagin.storage import Storage
-from tests.unit.test_document_files import gif, jpeg, png, pypdf_pdf, simple_pdf
+from tests.builders import gif, jpeg, png, pypdf_pdf, simple_pdf
 
 FIVE_MB = 5 * 1024 * 1024
 SUMMARY = [
@@ -28,18 +28,27 @@ def storage(tmp_path) -> Storage:
     return Storage(tmp_path / "uploads")
 
 
-def stored(storage: Storage, data: bytes, name: str, receipt_key: str | None = None) -> Document:
-    """Check and store a file as an upload would, and return its (unsaved) row."""
+def stored(storage: Storage, data: bytes, name: str, justifies: str | None = None) -> Document:
+    """Check and store a file as an upload would, and return its (unsaved) row.
+
+    ``justifies`` is a key of LABELS; the row's id is its position in the folder.
+    """
     checked = inspect_upload(io.BytesIO(data), name, max_bytes=FIVE_MB)
     saved = storage.save_bytes(checked.data, extension=checked.extension)
-    return Document(
+    document = Document(
+        id=len(list(storage.root.iterdir())),
         original_name=checked.display_name,
         stored_name=saved.name,
         content_type=checked.content_type,
         size=saved.size,
         sha256=saved.sha256,
-        receipt_key=receipt_key,
     )
+    JUSTIFIES[document.id] = LABELS[justifies] if justifies else ""
+    return document
+
+
+# What each stored document justifies, by id, as the documents view says it.
+JUSTIFIES: dict[int, str] = {}
 
 
 def read(bundle) -> PdfReader:
@@ -59,7 +68,7 @@ def test_bundle_has_the_cover_then_every_page_in_order(storage):
         stored(storage, gif(1, size=(50, 50)), "scan.gif"),
         stored(storage, simple_pdf(), "facture-hotel.pdf", "night:1"),
     ]
-    reader = read(build_bundle(documents, storage, SUMMARY, receipt_labels=LABELS))
+    reader = read(build_bundle(documents, storage, SUMMARY, justifies=JUSTIFIES))
     assert len(reader.pages) == 1 + 2 + 1 + 1 + 1 + 1
 
     cover = reader.pages[0].extract_text()

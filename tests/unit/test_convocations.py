@@ -38,6 +38,8 @@ VALUES = {
     "remuneration": "oui",
     "deplacement": "oui",
     "bureau_code": "DEC2",
+    "annulation": "",
+    "motif_annulation": "",
 }
 
 
@@ -131,11 +133,21 @@ def test_header_errors_stop_everything():
 
 
 def test_optional_columns_may_be_left_out():
-    names = [n for n in COLUMN_NAMES if n not in ("specialite", "epreuve_option")]
+    optional = ("specialite", "epreuve_option", "annulation", "motif_annulation")
+    names = [n for n in COLUMN_NAMES if n not in optional]
     text = ";".join(names) + "\n" + ";".join(VALUES[n] for n in names)
     preview = parse_convocations(text)
     assert preview.errors == []
     assert (preview.rows[0].specialite, preview.rows[0].epreuve_option) == ("", "")
+    assert not preview.rows[0].cancelled
+
+
+def test_a_cancelled_convocation_is_read_with_its_reason():
+    [row] = parse(line(annulation="oui", motif_annulation="Épreuve reportée")).rows
+    assert row.cancelled and row.cancel_reason == "Épreuve reportée"
+    assert errors_of(line(annulation="peut-être")) == [
+        "Ligne 2, colonne « annulation » : oui ou non est attendu, pas « peut-être »."
+    ]
 
 
 def test_empty_files():
@@ -241,7 +253,7 @@ def test_every_error_of_every_row_is_reported():
 
 def test_a_value_outside_the_header_is_an_error():
     assert errors_of(line() + ";en trop") == [
-        "Ligne 2, colonne « 20 » : valeur en dehors des colonnes de l'en-tête."
+        "Ligne 2, colonne « 22 » : valeur en dehors des colonnes de l'en-tête."
     ]
 
 

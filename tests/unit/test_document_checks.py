@@ -25,7 +25,7 @@ from imagin.documents.errors import (
     FileTooLarge,
     format_size,
 )
-from tests.unit.test_document_files import (
+from tests.builders import (
     BLUE,
     RED,
     destination,

@@ -1,25 +1,23 @@
-"""Pay part: checks of hours and counts, estimated pay, what is missing before validation."""
+"""Pay part: checks of hours and counts, and the estimated pay."""
 
 import datetime as dt
 from decimal import Decimal
 
 import pytest
 
+from imagin.domain.errors import FieldError
 from imagin.domain.pay import (
-    FieldError,
     HoursLine,
-    Missing,
-    PayBasis,
     PayEntry,
     PayEstimate,
     check_counts,
     check_hours,
     estimate_pay,
-    missing_for_validation,
     parse_rate_class,
     total_minutes,
 )
 from imagin.domain.rates import OFFICIAL_RATES, RateTable
+from imagin.domain.refs import FieldRef, Section
 
 RATES = RateTable(OFFICIAL_RATES)
 DAY = dt.date(2022, 12, 2)
@@ -29,6 +27,14 @@ NEXT_DAY = dt.date(2022, 12, 3)
 def plain(text: str) -> str:
     """Babel's no-break spaces as plain spaces, to keep the expected strings readable."""
     return text.replace("\u00a0", " ").replace("\u202f", " ")
+
+
+def hours(index: int, name: str) -> FieldRef:
+    return FieldRef(Section.HOURS, str(index), name)
+
+
+def pay(name: str) -> FieldRef:
+    return FieldRef(Section.PAY, field=name)
 
 
 def line(day, start, end):
@@ -44,21 +50,21 @@ def test_hours_of_mission_621_are_valid():
 
 def test_hours_on_a_day_outside_the_mission():
     assert check_hours([line(NEXT_DAY, "09:00", "12:00")], {DAY}) == [
-        FieldError("hours-0-day", "Le 03/12/2022 n'est pas un jour de la mission.")
+        FieldError(hours(0, "day"), "Le 03/12/2022 n'est pas un jour de la mission.")
     ]
 
 
 @pytest.mark.parametrize(("start", "end"), [("12:00", "09:00"), ("09:00", "09:00")])
 def test_end_must_be_after_start(start, end):
     assert check_hours([line(DAY, start, end)], {DAY}) == [
-        FieldError("hours-0-end", "L'heure de fin doit être après l'heure de début.")
+        FieldError(hours(0, "end"), "L'heure de fin doit être après l'heure de début.")
     ]
 
 
 def test_overlapping_lines_of_the_same_day():
     lines = [line(DAY, "09:00", "12:30"), line(DAY, "12:00", "14:00")]
     assert check_hours(lines, {DAY}) == [
-        FieldError("hours-1-start", "Ces horaires chevauchent ceux de 09:00–12:30.")
+        FieldError(hours(1, "start"), "Ces horaires chevauchent ceux de 09:00–12:30.")
     ]
 
 
@@ -72,8 +78,8 @@ def test_twelve_hours_a_day_at_most():
     assert check_hours([line(DAY, "07:00", "19:00")], {DAY}) == []
     lines = [line(DAY, "06:00", "12:00"), line(DAY, "13:00", "19:30")]
     errors = check_hours(lines, {DAY})
-    assert [(e.field, plain(e.message)) for e in errors] == [
-        ("hours-1-end", "Pas plus de 12 h par jour : 12 h 30 saisies le 02/12/2022.")
+    assert [(e.ref, plain(e.message)) for e in errors] == [
+        (hours(1, "end"), "Pas plus de 12 h par jour : 12 h 30 saisies le 02/12/2022.")
     ]
 
 
@@ -94,17 +100,17 @@ def test_counts_within_limits():
 
 def test_counts_out_of_limits():
     errors = check_counts(PayEntry(True, copies=2001, candidates=-1))
-    assert [(e.field, plain(e.message)) for e in errors] == [
-        ("copies", "Le nombre de copies ne peut pas dépasser 2 000."),
-        ("candidates", "Le nombre de candidats ne peut pas être négatif."),
+    assert [(e.ref, plain(e.message)) for e in errors] == [
+        (pay("copies"), "Le nombre de copies ne peut pas dépasser 2 000."),
+        (pay("candidates"), "Le nombre de candidats ne peut pas être négatif."),
     ]
 
 
 def test_counts_must_be_whole_numbers():
     errors = check_counts(PayEntry(True, copies=Decimal("1.5"), candidates=501))
-    assert [(e.field, e.message) for e in errors] == [
-        ("copies", "Le nombre de copies doit être un nombre entier."),
-        ("candidates", "Le nombre de candidats ne peut pas dépasser 500."),
+    assert [(e.ref, e.message) for e in errors] == [
+        (pay("copies"), "Le nombre de copies doit être un nombre entier."),
+        (pay("candidates"), "Le nombre de candidats ne peut pas dépasser 500."),
     ]
 
 
@@ -224,43 +230,3 @@ def test_parse_rate_class():
     assert parse_rate_class("copy:5") == ("copy", "5")
     assert parse_rate_class("hour:1") == ("hour", "1")
     assert parse_rate_class("NR") is None
-
-
-# --- missing_for_validation ---------------------------------------------------------------
-
-
-def test_nothing_missing_for_not_remunerated_or_not_done():
-    assert missing_for_validation(PayEntry(), PayBasis.HOURS, "NR", {DAY}) == []
-    assert missing_for_validation(PayEntry(False), PayBasis.HOURS, "hour:3", {DAY}) == []
-
-
-def test_everything_missing_on_an_empty_candidates_hours_entry():
-    missing = missing_for_validation(
-        PayEntry(), PayBasis.CANDIDATES_HOURS, "hour:3", {NEXT_DAY, DAY}
-    )
-    assert missing == [
-        Missing("Indiquez si la mission a été effectuée", "done"),
-        Missing("Saisissez le nombre de candidats examinés", "candidates"),
-        Missing("Saisissez vos horaires du 02/12/2022", "hours"),
-        Missing("Saisissez vos horaires du 03/12/2022", "hours"),
-    ]
-
-
-def test_only_days_without_hours_are_missing():
-    entry = PayEntry(True, candidates=5, hours=(line(DAY, "09:00", "12:30"),))
-    missing = missing_for_validation(entry, "candidates_hours", "hour:3", {DAY, NEXT_DAY})
-    assert missing == [Missing("Saisissez vos horaires du 03/12/2022", "hours")]
-
-
-def test_copies_missing():
-    assert missing_for_validation(PayEntry(True), PayBasis.COPIES, "copy:3", {DAY}) == [
-        Missing("Saisissez le nombre de copies corrigées", "copies")
-    ]
-
-
-def test_complete_entries_miss_nothing():
-    hours = (line(DAY, "09:00", "12:30"),)
-    assert missing_for_validation(PayEntry(True, 40), PayBasis.COPIES, "copy:3", {DAY}) == []
-    assert (
-        missing_for_validation(PayEntry(True, hours=hours), PayBasis.HOURS, "hour:3", {DAY}) == []
-    )

@@ -1,4 +1,5 @@
-"""The state machine of a claim part, over every (status, action, role) combination."""
+"""The state machine of a claim part, over every (status, action, role) combination, and the
+one answer to "may this part still change?" (``may_edit``)."""
 
 import datetime as dt
 import itertools
@@ -11,7 +12,8 @@ from imagin.domain.transitions import (
     Role,
     Transition,
     TransitionRefused,
-    can_edit,
+    allowed_actions,
+    may_edit,
     transition,
 )
 
@@ -51,6 +53,11 @@ ALLOWED: dict[tuple[S, A, R], S] = {
     (S.VALIDATED, A.CANCEL, ADM): S.CANCELLED,
     (S.TO_CORRECT, A.CANCEL, ADM): S.CANCELLED,
     (S.APPROVED, A.CANCEL, ADM): S.CANCELLED,
+    # A re-imported convocation gives a part its right, or takes it away, while it is open.
+    (S.NO_COSTS, A.REIMPORT_OPEN, GES): S.NOT_VALIDATED,
+    (S.NO_COSTS, A.REIMPORT_OPEN, ADM): S.NOT_VALIDATED,
+    (S.NOT_VALIDATED, A.REIMPORT_CLOSE, GES): S.NO_COSTS,
+    (S.NOT_VALIDATED, A.REIMPORT_CLOSE, ADM): S.NO_COSTS,
 }
 # The intervenant's actions also wait for the end of the mission.
 NEEDS_MISSION_END = {A.VALIDATE, A.DECLARE_NOT_DONE}
@@ -59,8 +66,8 @@ COMBINATIONS = list(itertools.product(S, A, R, [True, False]))
 
 
 def test_the_table_has_every_allowed_transition():
-    assert len(ALLOWED) == 30
-    assert len(COMBINATIONS) == 9 * 6 * 3 * 2
+    assert len(ALLOWED) == 34
+    assert len(COMBINATIONS) == 9 * 8 * 3 * 2
 
 
 @pytest.mark.parametrize(("status", "action", "role", "ended"), COMBINATIONS)
@@ -76,10 +83,11 @@ def test_every_combination(status, action, role, ended):
         assert str(caught.value) == caught.value.message
 
 
-def test_no_costs_accepts_only_cancel():
+def test_no_costs_accepts_only_cancel_and_a_reimport():
     for action, role in itertools.product(A, R):
         allowed = (S.NO_COSTS, action, role) in ALLOWED
-        assert allowed == (action is A.CANCEL and role is not R.INTERVENANT)
+        expected = action in (A.CANCEL, A.REIMPORT_OPEN) and role is not R.INTERVENANT
+        assert allowed == expected
 
 
 def test_validation_refused_before_the_end_with_the_date():
@@ -90,7 +98,7 @@ def test_validation_refused_before_the_end_with_the_date():
                 A.VALIDATE,
                 INT,
                 mission_ended=status is S.IN_PROGRESS,
-                validation_possible_from=dt.date(2022, 12, 3),
+                mission_end=dt.date(2022, 12, 2),
             )
         assert caught.value.message == (
             "La mission n'est pas terminée : la validation sera possible à partir du 03/12/2022."
@@ -106,9 +114,7 @@ def test_validation_refused_before_the_end_without_a_date():
 def test_validated_claim_is_locked_for_the_intervenant():
     with pytest.raises(TransitionRefused) as caught:
         transition(S.VALIDATED, A.VALIDATE, INT, mission_ended=True)
-    assert caught.value.message == (
-        "Cet état de frais est déjà validé : il ne peut plus être modifié."
-    )
+    assert caught.value.message == ("Cet état de frais est validé : il ne peut plus être modifié.")
 
 
 @pytest.mark.parametrize(
@@ -167,6 +173,13 @@ def test_plain_strings_are_accepted():
 EDITABLE = {S.IN_PROGRESS, S.NOT_VALIDATED, S.TO_CORRECT}
 
 
-@pytest.mark.parametrize(("status", "role", "ended"), list(itertools.product(S, R, [True, False])))
-def test_can_edit(status, role, ended):
-    assert can_edit(status, role, ended) == (role is R.INTERVENANT and status in EDITABLE)
+@pytest.mark.parametrize(("status", "role"), list(itertools.product(S, R)))
+def test_only_the_intervenant_edits_and_only_while_the_part_waits_for_them(status, role):
+    # Before the end of the mission too ("Mission en cours"): only validation waits.
+    assert may_edit(status, role) == (role is R.INTERVENANT and status in EDITABLE)
+
+
+@pytest.mark.parametrize(("status", "role"), list(itertools.product(S, R)))
+def test_allowed_actions_are_those_of_the_table(status, role):
+    expected = {action for (source, action, who) in ALLOWED if (source, who) == (status, role)}
+    assert allowed_actions(status, role) == expected

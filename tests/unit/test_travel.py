@@ -1,32 +1,34 @@
-"""Travel part: legs, meal and night entitlements, zones, mileage, amounts and receipts."""
+"""Travel part: legs, meal and night entitlements, zones, mileage, amounts and their receipts."""
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from imagin.domain.communes import GRAND_PARIS, LARGE_CITIES, normalize_city, zone_for
+from imagin.domain.errors import FieldError
 from imagin.domain.rates import OFFICIAL_RATES, RateTable
+from imagin.domain.receipts import Receipt, ReceiptType, receipt_required
+from imagin.domain.refs import EntryKind, FieldRef, ReceiptRef, Section
 from imagin.domain.travel import (
-    FieldError,
+    Category,
+    ExpenseKind,
     MealEntitlement,
     MealKind,
     MealTaken,
-    Missing,
     NightStay,
     OtherExpense,
-    Receipt,
-    TravelLeg,
+    TravelEntries,
+    TravelProfile,
     absence_window,
     check_legs,
     compute_travel,
     meal_entitlements,
     mileage_amount,
-    missing_for_validation,
     night_entitlements,
-    receipt_required,
-    required_receipts,
 )
+from tests.builders import at, car, leg, train
 
 RATES = RateTable(OFFICIAL_RATES)
 DAY = dt.date(2022, 12, 2)
@@ -38,27 +40,23 @@ def plain(text: str) -> str:
     return text.replace("\u00a0", " ").replace("\u202f", " ")
 
 
-def at(day: dt.date, hhmm: str) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.fromisoformat(hhmm))
-
-
-def leg(dep, dep_city, arr, arr_city, mode="train", km=None, fare=None):
-    return TravelLeg(dep, dep_city, arr, arr_city, mode, km, fare)
-
-
-def car(dep, dep_city, arr, arr_city, km):
-    return leg(dep, dep_city, arr, arr_city, "voiture", km=km)
-
-
-def train(dep, dep_city, arr, arr_city, fare):
-    return leg(dep, dep_city, arr, arr_city, "train", fare=Decimal(fare))
-
-
 def compute(legs, *, meals=None, nights=(), cv=None, km_before=0, other=(), on=None, home=None):
     mission_date = on or legs[0].departure.date()
+    taken = {
+        (meal.day, meal.kind) if isinstance(meal, MealEntitlement) else meal: how
+        for meal, how in (meals or {}).items()
+    }
     return compute_travel(
-        legs, meals or {}, list(nights), cv, km_before, list(other), mission_date, home, RATES
+        TravelEntries(legs=legs, meals_taken=taken, nights=list(nights), others=list(other)),
+        TravelProfile(family_commune=home or "", vehicle_cv=cv, km_before=km_before),
+        mission_date=mission_date,
+        rates=RATES,
     )
+
+
+def at_leg(index: int, name: str = "") -> FieldRef:
+    """Where a leg not stored yet (known by its position) is entered."""
+    return FieldRef(Section.LEG, f"#{index}", name)
 
 
 def day_trip(day, start="07:00", end="18:00"):
@@ -81,7 +79,7 @@ def test_leg_of_mission_621_is_valid():
 def test_arrival_must_be_after_departure():
     bad = car(at(DAY, "18:00"), "ST LO", at(DAY, "07:00"), "ALENCON", 150)
     assert check_legs([bad], {DAY}) == [
-        FieldError("legs-0-arrival", "L'arrivée doit être après le départ.")
+        FieldError(at_leg(0, "arrival"), "L'arrivée doit être après le départ.")
     ]
 
 
@@ -91,19 +89,19 @@ def test_dates_within_a_day_of_the_mission():
     late = train(at(two_days_after, "08:00"), "Alençon", at(two_days_after, "10:00"), "Caen", "9")
     errors = check_legs([ok, late], {DAY})
     message = "Le trajet doit avoir lieu entre le 01/12/2022 et le 03/12/2022."
-    assert errors == [FieldError("legs-1-departure", message)]
+    assert errors == [FieldError(at_leg(1, "departure"), message)]
 
 
 def test_arrival_out_of_range():
     late = train(at(DAY, "20:00"), "Alençon", at(DAY + dt.timedelta(days=2), "01:00"), "Nice", "9")
-    assert [e.field for e in check_legs([late], {DAY})] == ["legs-0-arrival"]
+    assert [e.ref for e in check_legs([late], {DAY})] == [at_leg(0, "arrival")]
 
 
 def test_overlapping_legs():
     first = train(at(DAY, "07:00"), "Saint-Lô", at(DAY, "09:00"), "Caen", "10")
     second = train(at(DAY, "08:30"), "Caen", at(DAY, "10:00"), "Alençon", "10")
     assert check_legs([first, second], {DAY}) == [
-        FieldError("legs-1-departure", "Ce trajet chevauche celui du 02/12/2022 07:00–09:00.")
+        FieldError(at_leg(1, "departure"), "Ce trajet chevauche celui du 02/12/2022 07:00–09:00.")
     ]
 
 
@@ -116,8 +114,8 @@ def test_connecting_legs_do_not_overlap():
 def test_cities_are_required():
     blank = train(at(DAY, "07:00"), " ", at(DAY, "09:00"), "", "10")
     assert check_legs([blank], {DAY}) == [
-        FieldError("legs-0-departure_city", "Saisissez la ville de départ."),
-        FieldError("legs-0-arrival_city", "Saisissez la ville d'arrivée."),
+        FieldError(at_leg(0, "departure_city"), "Saisissez la ville de départ."),
+        FieldError(at_leg(0, "arrival_city"), "Saisissez la ville d'arrivée."),
     ]
 
 
@@ -132,7 +130,7 @@ def test_cities_are_required():
 def test_km_for_own_vehicles(km, message):
     bad = leg(at(DAY, "07:00"), "Saint-Lô", at(DAY, "09:00"), "Alençon", "moto", km=km)
     errors = check_legs([bad], {DAY})
-    assert [(e.field, plain(e.message)) for e in errors] == [("legs-0-km", message)]
+    assert [(e.ref, plain(e.message)) for e in errors] == [(at_leg(0, "km"), message)]
 
 
 @pytest.mark.parametrize("km", [1, 2000])
@@ -151,7 +149,7 @@ def test_km_limits_are_inclusive(km):
 def test_fare_for_tickets_and_taxis(fare, message):
     bad = leg(at(DAY, "07:00"), "Saint-Lô", at(DAY, "09:00"), "Alençon", "taxi", fare=fare)
     errors = check_legs([bad], {DAY})
-    assert [(e.field, plain(e.message)) for e in errors] == [("legs-0-fare", message)]
+    assert [(e.ref, plain(e.message)) for e in errors] == [(at_leg(0, "fare"), message)]
 
 
 def test_free_ticket_is_valid():
@@ -162,7 +160,7 @@ def test_free_ticket_is_valid():
 def test_unknown_mode():
     bad = leg(at(DAY, "07:00"), "Saint-Lô", at(DAY, "09:00"), "Alençon", "trottinette")
     assert check_legs([bad], {DAY}) == [
-        FieldError("legs-0-mode", "Choisissez un mode de transport.")
+        FieldError(at_leg(0, "mode"), "Choisissez un mode de transport.")
     ]
 
 
@@ -310,22 +308,22 @@ def test_mission_621_by_car():
     taken = {MealEntitlement(DAY, LUNCH): MealTaken.OTHER}
     result = compute([LEG_621], meals=taken, cv=6, home="Saint-Lô")
     assert [(line.category, line.amount) for line in result.lines] == [
-        ("indemnites_kilometriques", Decimal("61.50")),
-        ("repas", Decimal("17.50")),
+        (Category.MILEAGE, Decimal("61.50")),
+        (Category.MEALS, Decimal("17.50")),
     ]
-    assert plain(result.lines[1].reason) == (
+    assert plain(result.lines[1].text) == (
         "Déjeuner du 02/12/2022 — absence de 07:00 à 18:00 couvrant 11:00–14:00 — 17,50 €"
     )
     assert result.total == Decimal("79.00")
     assert result.applies
     assert result.meals == (MealEntitlement(DAY, LUNCH),)
-    assert result.subtotal("repas") == Decimal("17.50")
+    assert result.subtotal(Category.MEALS) == Decimal("17.50")
 
 
 def test_meal_rate_is_20_in_2024():
     day = dt.date(2024, 3, 12)
     result = compute(day_trip(day), meals={(day, "dejeuner"): "autre"})
-    meal = next(line for line in result.lines if line.category == "repas")
+    meal = next(line for line in result.lines if line.category == Category.MEALS)
     assert meal.amount == Decimal("20.00")
     assert plain(meal.reason).endswith("— 20,00 €")
 
@@ -338,7 +336,9 @@ def test_meal_rates_straddle_the_change_of_22_september_2023():
     ]
     meals = {meal: MealTaken.OTHER for meal in meal_entitlements(absence_window(legs))}
     result = compute(legs, meals=meals)
-    assert [(line.label, line.amount) for line in result.lines if line.category == "repas"] == [
+    assert [
+        (line.label, line.amount) for line in result.lines if line.category == Category.MEALS
+    ] == [
         ("Déjeuner du 21/09/2023", Decimal("17.50")),
         ("Dîner du 21/09/2023", Decimal("17.50")),
         ("Déjeuner du 22/09/2023", Decimal("20.00")),
@@ -355,30 +355,30 @@ def test_meal_rates_straddle_the_change_of_22_september_2023():
 )
 def test_administrative_restaurant_is_paid_half(day, amount, text):
     result = compute(day_trip(day), meals={(day, "dejeuner"): "administratif"})
-    meal = next(line for line in result.lines if line.category == "repas")
+    meal = next(line for line in result.lines if line.category == Category.MEALS)
     assert meal.amount == Decimal(amount)
     assert plain(meal.reason).endswith(text)
 
 
 def test_free_meal_is_not_paid():
     result = compute(day_trip(DAY), meals={(DAY, "dejeuner"): "gratuit"})
-    meal = next(line for line in result.lines if line.category == "repas")
+    meal = next(line for line in result.lines if line.category == Category.MEALS)
     assert meal.amount == Decimal("0")
     assert plain(meal.reason).endswith("repas gratuit : 0,00 €")
 
 
 def test_meal_not_yet_described_is_not_paid_and_says_why():
-    meal = next(line for line in compute(day_trip(DAY)).lines if line.category == "repas")
+    meal = next(line for line in compute(day_trip(DAY)).lines if line.category == Category.MEALS)
     assert meal.amount == Decimal("0")
     assert meal.reason.endswith("indiquez comment ce repas a été pris")
 
 
 def test_transport_at_the_fare_paid():
     result = compute(day_trip(DAY))
-    transport = [line for line in result.lines if line.category == "transport"]
-    assert [(line.label, line.amount, line.anchor) for line in transport] == [
-        ("Train Saint-Lô → Alençon du 02/12/2022", Decimal("20.00"), "legs-0"),
-        ("Train Alençon → Saint-Lô du 02/12/2022", Decimal("20.00"), "legs-1"),
+    transport = [line for line in result.lines if line.category == Category.TRANSPORT]
+    assert [(line.label, line.amount, line.target) for line in transport] == [
+        ("Train Saint-Lô → Alençon du 02/12/2022", Decimal("20.00"), at_leg(0)),
+        ("Train Alençon → Saint-Lô du 02/12/2022", Decimal("20.00"), at_leg(1)),
     ]
 
 
@@ -414,52 +414,57 @@ def overnight(day, city):
 )
 def test_night_is_paid_up_to_the_ceiling_of_its_zone(day, city, ceiling):
     dear = compute(overnight(day, city), nights=[NightStay(day, city, Decimal("250"))])
-    night = next(line for line in dear.lines if line.category == "nuitees")
+    night = next(line for line in dear.lines if line.category == Category.NIGHTS)
     assert night.amount == Decimal(ceiling)
-    assert night.receipt == "hotel"
+    assert night.receipt.type is ReceiptType.HOTEL
+    assert night.receipt.ref == ReceiptRef.night(day)
     cheap = compute(overnight(day, city), nights=[NightStay(day, city, Decimal("65.40"))])
-    assert cheap.subtotal("nuitees") == Decimal("65.40")
+    assert cheap.subtotal(Category.NIGHTS) == Decimal("65.40")
 
 
 def test_night_reason():
     day = dt.date(2024, 3, 12)
     result = compute(overnight(day, "Lyon"), nights=[NightStay(day, "Lyon", Decimal("150"))])
-    night = next(line for line in result.lines if line.category == "nuitees")
+    night = next(line for line in result.lines if line.category == Category.NIGHTS)
     assert night.label == "Nuitée du 12/03/2024 au 13/03/2024 à Lyon"
-    assert plain(night.reason) == (
-        "Nuitée du 12/03/2024 au 13/03/2024 — absence couvrant 00:00–05:00 — "
+    # What it is once, then why: no "Nuitée du … — Nuitée du …".
+    assert plain(night.text) == (
+        "Nuitée du 12/03/2024 au 13/03/2024 à Lyon — absence couvrant 00:00–05:00 — "
         "150,00 € payés, plafond grande ville ou Grand Paris 120,00 € : 120,00 €"
     )
 
 
 def test_entitled_night_without_a_stay_pays_nothing():
     result = compute(overnight(DAY, "Lyon"))
-    night = next(line for line in result.lines if line.category == "nuitees")
+    night = next(line for line in result.lines if line.category == Category.NIGHTS)
     assert night.amount == Decimal("0")
     assert "aucun hébergement payant déclaré" in night.reason
 
 
 def test_stay_without_absence_over_the_night_is_not_paid():
     result = compute(day_trip(DAY), nights=[NightStay(DAY, "Alençon", Decimal("80"))])
-    night = next(line for line in result.lines if line.category == "nuitees")
+    night = next(line for line in result.lines if line.category == Category.NIGHTS)
     assert night.amount == Decimal("0")
     assert "pas d'absence couvrant 00:00–05:00" in night.reason
 
 
 def test_stay_without_amount_asks_for_it():
     result = compute(overnight(DAY, "Lyon"), nights=[NightStay(DAY, "Lyon", None)])
-    night = next(line for line in result.lines if line.category == "nuitees")
+    night = next(line for line in result.lines if line.category == Category.NIGHTS)
     assert night.amount == Decimal("0")
     assert "indiquez le montant payé" in night.reason
 
 
 def test_other_expenses():
-    other = [OtherExpense("peage", Decimal("8.4"), "A28"), OtherExpense("parking", Decimal("6"))]
+    other = [
+        OtherExpense(ExpenseKind.TOLL, Decimal("8.4"), "A28"),
+        OtherExpense(ExpenseKind.PARKING, Decimal("6")),
+    ]
     result = compute([LEG_621], cv=5, other=other)
     assert [(line.category, line.label, line.amount) for line in result.lines[1:]] == [
-        ("repas", "Déjeuner du 02/12/2022", Decimal("0")),
-        ("autres", "Péage — A28", Decimal("8.40")),
-        ("autres", "Parking", Decimal("6.00")),
+        (Category.MEALS, "Déjeuner du 02/12/2022", Decimal("0")),
+        (Category.OTHER, "Péage — A28", Decimal("8.40")),
+        (Category.OTHER, "Parking", Decimal("6.00")),
     ]
     assert result.total == Decimal("62.40")  # 150 × 0.32 + 8.40 + 6
 
@@ -469,7 +474,9 @@ def test_nothing_within_the_commune_of_residence():
         car(at(DAY, "07:00"), "Alençon", at(DAY, "07:20"), "ALENCON CEDEX", 8),
         car(at(DAY, "18:00"), "ALENCON CEDEX", at(DAY, "18:20"), "alencon", 8),
     ]
-    result = compute(legs, cv=6, home="Alençon", other=[OtherExpense("parking", Decimal(5))])
+    result = compute(
+        legs, cv=6, home="Alençon", other=[OtherExpense(ExpenseKind.PARKING, Decimal(5))]
+    )
     assert result.lines == ()
     assert result.total == Decimal("0")
     assert not result.applies
@@ -477,7 +484,9 @@ def test_nothing_within_the_commune_of_residence():
 
 
 def test_no_legs_yet():
-    result = compute_travel([], {}, [], None, 0, [], DAY, "Saint-Lô", RATES)
+    result = compute_travel(
+        TravelEntries(), TravelProfile(family_commune="Saint-Lô"), mission_date=DAY, rates=RATES
+    )
     assert result.lines == ()
     assert result.applies
     assert result.reason == "Saisissez vos trajets pour calculer vos frais de déplacement."
@@ -500,12 +509,13 @@ def test_no_legs_yet():
 )
 def test_meal_receipts_only_from_january_to_july_2024(day, meal_receipt):
     result = compute(day_trip(day), meals={(day, "dejeuner"): "autre"})
-    kinds = [receipt.kind for receipt in required_receipts(result, day)]
-    assert kinds == (["billet", "billet", "repas"] if meal_receipt else ["billet", "billet"])
-    assert receipt_required("repas", day) is meal_receipt
+    kinds = [receipt.type for receipt in result.receipts]
+    ticket, meal = ReceiptType.TICKET, ReceiptType.MEAL
+    assert kinds == ([ticket, ticket, meal] if meal_receipt else [ticket, ticket])
+    assert receipt_required(ReceiptType.MEAL, day) is meal_receipt
 
 
-def test_receipts_for_everything_paid():
+def test_receipts_for_everything_paid_each_with_a_stable_reference():
     day = dt.date(2024, 3, 14)
     next_day = day + dt.timedelta(days=1)
     legs = [
@@ -522,99 +532,70 @@ def test_receipts_for_everything_paid():
         ),
         leg(at(next_day, "16:30"), "Caen", at(next_day, "17:00"), "Caen", "bus", fare=Decimal(0)),
     ]
+    # Stored legs and expenses are known by their id, whatever their position.
+    legs = [replace(item, key=str(40 + index)) for index, item in enumerate(legs)]
     meals = {
         (day, "dejeuner"): "autre",
         (day, "diner"): "gratuit",
         (next_day, "dejeuner"): "administratif",
     }
-    other = [OtherExpense("peage", Decimal("21.60"), "A13"), OtherExpense("parking", Decimal(18))]
+    other = [
+        OtherExpense(ExpenseKind.TOLL, Decimal("21.60"), "A13", key="7"),
+        OtherExpense(ExpenseKind.PARKING, Decimal(18), key="9"),
+    ]
     result = compute(
         legs, meals=meals, cv=6, other=other, nights=[NightStay(day, "Paris", Decimal(180))]
     )
-    receipts = [(r.kind, plain(r.label), r.anchor) for r in required_receipts(result, day)]
+    receipts = [(r.type, plain(r.label), str(r.ref)) for r in result.receipts]
     assert receipts == [
-        ("taxi", "Facture de taxi — Taxi Paris → Paris 15e du 14/03/2024", "legs-1"),
-        ("repas", "Justificatif de repas — Déjeuner du 14/03/2024", "meal-2024-03-14-dejeuner"),
-        ("repas", "Justificatif de repas — Déjeuner du 15/03/2024", "meal-2024-03-15-dejeuner"),
+        (ReceiptType.TAXI, "Facture de taxi — Taxi Paris → Paris 15e du 14/03/2024", "leg:41"),
         (
-            "hotel",
-            "Facture d'hôtel — Nuitée du 14/03/2024 au 15/03/2024 à Paris",
-            "night-2024-03-14",
+            ReceiptType.MEAL,
+            "Justificatif de repas — Déjeuner du 14/03/2024",
+            "meal:2024-03-14:dejeuner",
         ),
-        ("peage", "Ticket de péage de 21,60 € — A13", "expenses-0"),
-        ("parking", "Ticket de parking de 18,00 €", "expenses-1"),
+        (
+            ReceiptType.MEAL,
+            "Justificatif de repas — Déjeuner du 15/03/2024",
+            "meal:2024-03-15:dejeuner",
+        ),
+        (
+            ReceiptType.HOTEL,
+            "Facture d'hôtel — Nuitée du 14/03/2024 au 15/03/2024 à Paris",
+            "night:2024-03-14",
+        ),
+        (ReceiptType.TOLL, "Ticket de péage de 21,60 € — A13", "expense:7"),
+        (ReceiptType.PARKING, "Ticket de parking de 18,00 €", "expense:9"),
     ]
-    assert all(isinstance(receipt, Receipt) for receipt in required_receipts(result, day))
+    assert all(isinstance(receipt, Receipt) for receipt in result.receipts)
+    # Every entry a receipt could justify is known, needed or not (the free bus, the car).
+    assert {ReceiptRef.leg(key) for key in ("40", "41", "42", "43")} <= result.entries
+    assert ReceiptRef.meal(day, "diner") in result.entries
 
 
 def test_tickets_and_taxis_not_in_a_leg_are_other_expenses_with_their_receipt():
     day = dt.date(2024, 3, 14)
-    other = [OtherExpense("billet", Decimal("12.50"), "RER B"), OtherExpense("taxi", Decimal(30))]
+    other = [
+        OtherExpense(ExpenseKind.TICKET, Decimal("12.50"), "RER B"),
+        OtherExpense(ExpenseKind.TAXI, Decimal(30)),
+    ]
     result = compute(day_trip(day), meals={(day, "dejeuner"): "gratuit"}, other=other)
-    autres = [(line.label, line.amount) for line in result.lines if line.category == "autres"]
+    autres = [(line.label, line.amount) for line in result.lines if line.category == Category.OTHER]
     assert autres == [("Billet — RER B", Decimal("12.50")), ("Taxi", Decimal("30.00"))]
-    receipts = [(r.kind, plain(r.label), r.anchor) for r in required_receipts(result, day)]
+    receipts = [(r.type, plain(r.label), str(r.ref)) for r in result.receipts]
     assert receipts[-2:] == [
-        ("billet", "Billet de 12,50 € — RER B", "expenses-0"),
-        ("taxi", "Facture de taxi de 30,00 €", "expenses-1"),
+        (ReceiptType.TICKET, "Billet de 12,50 € — RER B", "expense:#0"),
+        (ReceiptType.TAXI, "Facture de taxi de 30,00 €", "expense:#1"),
     ]
 
 
-def test_night_lines_are_anchored_by_their_date():
+def test_night_lines_are_known_by_their_date():
     result = compute(overnight(DAY, "Lyon"), nights=[NightStay(DAY, "Lyon", Decimal(80))])
-    night = next(line for line in result.lines if line.category == "nuitees")
-    assert night.anchor == "night-2022-12-02"
+    night = next(line for line in result.lines if line.category == Category.NIGHTS)
+    assert night.target == FieldRef(Section.NIGHT, "2022-12-02")
+    assert night.receipt.ref == ReceiptRef(EntryKind.NIGHT, "2022-12-02")
 
 
-# --- missing for validation ---------------------------------------------------------------
-
-
-def missing(legs, *, meals=None, nights=(), cv=None, days=None):
-    result = compute(legs, meals=meals, nights=nights, cv=cv)
-    return missing_for_validation(
-        legs, result, meals or {}, list(nights), cv, days or {legs[0].departure.date()}
-    )
-
-
-def test_nothing_missing_when_everything_is_entered():
-    assert missing([LEG_621], meals={(DAY, "dejeuner"): "autre"}, cv=5) == []
-
-
-def test_meal_without_a_choice_and_car_without_horsepower_are_missing():
-    assert missing([LEG_621]) == [
-        Missing(
-            "Indiquez la puissance fiscale (CV) de votre véhicule dans votre profil", "vehicle_cv"
-        ),
-        Missing(
-            "Indiquez comment vous avez pris le déjeuner du 02/12/2022", "meal-2022-12-02-dejeuner"
-        ),
-    ]
-
-
-def test_night_without_amount_is_missing_but_no_stay_at_all_is_not():
-    legs = overnight(DAY, "Lyon")
-    meals = {meal: MealTaken.FREE for meal in meal_entitlements(absence_window(legs))}
-    assert missing(legs, meals=meals) == []
-    assert missing(legs, meals=meals, nights=[NightStay(DAY, "Lyon", None)]) == [
-        Missing(
-            "Indiquez le montant payé pour la nuitée du 02/12/2022 au 03/12/2022",
-            "night-2022-12-02",
-        )
-    ]
-
-
-def test_stored_leg_that_no_longer_passes_the_checks_is_missing():
-    no_fare = leg(at(DAY, "07:00"), "Saint-Lô", at(DAY, "09:00"), "Alençon", "train")
-    assert missing([no_fare]) == [
-        Missing(
-            "Trajet Train Saint-Lô → Alençon du 02/12/2022 : "
-            "Saisissez le prix payé (0 si vous n'avez rien payé).",
-            "legs-0",
-        )
-    ]
-
-
-def test_nothing_is_missing_when_travel_does_not_apply():
-    legs = [car(at(DAY, "07:00"), "Alençon", at(DAY, "07:20"), "Alençon", 8)]
-    result = compute(legs, home="Alençon")
-    assert missing_for_validation(legs, result, {}, [], None, {DAY}) == []
+def test_a_zero_amount_needs_no_receipt():
+    free = compute(day_trip(DAY), meals={(DAY, "dejeuner"): "gratuit"}, on=dt.date(2024, 3, 1))
+    assert [line.receipt for line in free.lines if line.category == Category.MEALS] == [None]

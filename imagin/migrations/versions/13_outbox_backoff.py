@@ -2,14 +2,14 @@
 the password-link requests the sender turns into messages
 
 Revision ID: 13_outbox_backoff
-Revises: 12_portal_identities
+Revises: 10_receipt_links
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "13_outbox_backoff"
-down_revision = "12_portal_identities"
+down_revision = "10_receipt_links"
 branch_labels = None
 depends_on = None
 
