@@ -208,14 +208,9 @@ def test_two_senders_at_once_deliver_each_message_exactly_once(app):
         threads = [s.start_thread() for s in senders]
         try:
             wait_for(lambda: len(server.messages) >= 200, "200 messages", timeout=120)
-            # Let both look once more: nothing is left to send.
-            with database(app) as db:
-                wait_for(
-                    lambda: (
-                        db.scalar(select(func.count()).where(OutgoingMail.sent_at.is_(None))) == 0
-                    ),
-                    "the outbox to be empty",
-                )
+            # Let both look once more: nothing is left to send. A new session each
+            # time: one transaction would keep reading the snapshot of its first look.
+            wait_for(lambda: unsent(app) == 0, "the outbox to be empty")
         finally:
             for s in senders:
                 s.stop()
@@ -225,6 +220,11 @@ def test_two_senders_at_once_deliver_each_message_exactly_once(app):
     assert sorted(subjects) == sorted(f"Message {n}" for n in range(200))
     with database(app) as db:
         assert db.scalar(select(func.max(OutgoingMail.attempts))) == 1
+
+
+def unsent(app) -> int:
+    with database(app) as db:
+        return db.scalar(select(func.count()).where(OutgoingMail.sent_at.is_(None)))
 
 
 # --- imagin worker -----------------------------------------------------------------------

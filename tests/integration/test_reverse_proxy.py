@@ -6,8 +6,8 @@ process (IMAGIN_PROXY_COUNT=1). Visitors connect to nginx from different
 loopback addresses (127.0.0.2, 127.0.0.3…), as people from different places
 would. Before the fix, waitress dropped the X-Forwarded-* headers of the
 proxy it had not been told to trust, so every visitor had nginx's address:
-50 wrong passwords from one visitor blocked sign-in for everybody, and links
-in e-mails began with http://.
+50 wrong passwords from one visitor blocked sign-in for everybody, and the app
+believed every request came by plain http (so the https-only checks were off).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def behind_nginx(app, database_url, tmp_path):
     )
     with (
         imagin_servers(1, env, tmp_path / "app") as [server],
-        nginx(tmp_path / "nginx", [server.address]) as proxy,
+        nginx(tmp_path / "nginx", [server.address], https_port=port) as proxy,
     ):
         yield Site(proxy, server)
 
@@ -93,20 +93,28 @@ def test_fifty_wrong_passwords_from_one_visitor_do_not_block_another(behind_ngin
     assert claire.get("/missions").status == 200
 
 
-def test_links_are_https_when_nginx_says_so(behind_nginx, app):
+def test_the_app_knows_the_visitor_came_by_https(behind_nginx, app):
     claire_validates_621(app)
     manager = visitor(behind_nginx, "127.0.0.4")
     assert manager.sign_in(GESTIONNAIRE, DEMO_PASSWORD).status == 303
     html = manager.get("/gestion/missions/621").text
     version = re.search(r'name="(?:\w+-)?version" type="hidden" value="(\d+)"', html).group(1)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
-    answer = manager.post(
+    send_back = {"csrf_token": token, "pay-version": version, "pay-reason": "Horaires à vérifier."}
+    # Over https the CSRF check also wants the posting page to be ours: a form
+    # posted from another site is refused. The app only applies that check when it
+    # knows the request came by https, i.e. when it trusts nginx's X-Forwarded-Proto.
+    forged = manager.post(
         "/gestion/missions/621/remuneration/renvoyer",
-        {"csrf_token": token, "pay-version": version, "pay-reason": "Horaires à vérifier."},
+        send_back,
+        Referer="https://evil.example/page",
     )
+    assert forged.status == 400, forged.status
+    answer = manager.post("/gestion/missions/621/remuneration/renvoyer", send_back)
     assert answer.status == 303, answer.text[:500]
     with database(app) as db:
         body = db.scalar(select(OutgoingMail.body).order_by(OutgoingMail.id.desc()))
+    # Links in e-mails come from PUBLIC_URL (the site's https address), never from the request.
     assert f"https://localhost:{behind_nginx.https_port}/missions/621/suivi" in body
     assert "http://" not in body
     # The session cookie is Secure, as it must be over https.

@@ -21,10 +21,9 @@ from sqlalchemy import select
 from imagin import create_app
 from imagin.models import AuditEvent, Document
 from imagin.storage import S3Storage, get_storage, make_storage
+from tests.builders import documents, fetch, jpeg, pypdf_pdf, send, stored_files
 from tests.conftest import CLAIRE, AuthActions, base_config, database
-from tests.integration.test_documents_web import documents, fetch, send, stored_files
 from tests.services import seaweedfs
-from tests.unit.test_document_files import jpeg, pypdf_pdf
 
 # What a download says besides its body: the same from the folder and from S3.
 DOWNLOAD_HEADERS = (

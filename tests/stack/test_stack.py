@@ -25,9 +25,9 @@ from sqlalchemy.orm import Session
 from imagin.demo import DEMO_PASSWORD
 from imagin.mail import queue_mails
 from imagin.models import OutgoingMail
+from tests.builders import pypdf_pdf
 from tests.conftest import CLAIRE, PAUL
 from tests.services import AppServer, imagin_worker, wait_for
-from tests.unit.test_document_files import pypdf_pdf
 
 TOKEN = {"Authorization": "Bearer jeton-des-tests"}
 
