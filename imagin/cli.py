@@ -17,41 +17,97 @@ from imagin.domain.roles import Role
 
 ROLES = tuple(role.value for role in Role)
 
+# Python runs one thread at a time per process: beyond a few threads (to overlap the
+# database's answers), more only cost context switches. See bench/mission_list.py.
+THREADS_PER_PROCESS = 2
+THREADS_SINGLE = 8
+
 
 @click.command("serve")
 @with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=None, help="Port (défaut : $PORT ou 8080).")
-@click.option("--threads", type=int, default=8, show_default=True)
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processus servant le même port (défaut : un par cœur).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"Fils par processus (défaut : {THREADS_PER_PROCESS} ; {THREADS_SINGLE} si un seul).",
+)
 @click.option(
     "--metrics-port",
     type=int,
     default=None,
-    help="Sert les métriques Prometheus sur ce port, sans jeton.",
+    help="Sert les métriques Prometheus sur ce port, sans jeton (processus n : port + n).",
 )
 @click.option("--metrics-host", default="127.0.0.1", show_default=True)
 def serve_command(
-    host: str, port: int | None, threads: int, metrics_port: int | None, metrics_host: str
+    host: str,
+    port: int | None,
+    processes: int | None,
+    threads: int | None,
+    metrics_port: int | None,
+    metrics_host: str,
 ) -> None:
-    """Serve the application with waitress (and send the outbox, unless a worker does)."""
-    from imagin import mail, ops
+    """Serve the app with waitress on every core (and send the outbox, unless a worker does)."""
+    from imagin import ops, prefork
 
     port = port or int(os.environ.get("PORT", "8080"))
+    processes = processes or prefork.default_processes()
+    threads = threads or (THREADS_SINGLE if processes == 1 else THREADS_PER_PROCESS)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.config["REQUEST_LOG"]:
         ops.configure_logging()
-    server = create_server(app, host=host, port=port, threads=threads)
+    prefix = app.config["URL_PREFIX"]
+    if processes == 1:
+        server = create_server(app, host=host, port=port, threads=threads)
+        _say_address(host, server.effective_port, prefix, processes, threads)
+        _serve(app, server, slot=0, metrics_port=metrics_port, metrics_host=metrics_host)
+        return
+    try:
+        sock = prefork.bind(host, port)
+    except OSError as error:
+        raise click.ClickException(f"Impossible d'écouter sur {host}:{port} : {error}") from error
+    _say_address(host, sock.getsockname()[1], prefix, processes, threads)
+
+    def serve_child(slot: int) -> None:
+        from imagin.db import after_fork
+
+        after_fork(app)
+        server = create_server(app, sockets=[sock], threads=threads)
+        _serve(app, server, slot=slot, metrics_port=metrics_port, metrics_host=metrics_host)
+
+    supervisor = prefork.Supervisor(processes, serve_child, log=click.echo)
+    raise SystemExit(supervisor.run())
+
+
+def _say_address(host: str, port: int, prefix: str, processes: int, threads: int) -> None:
+    click.echo(
+        f"IMAG'IN sur http://{host}:{port}{prefix}/ ({processes} processus × {threads} fils ;"
+        " Ctrl+C pour arrêter)"
+    )
+
+
+def _serve(app: Flask, server, *, slot: int, metrics_port: int | None, metrics_host: str) -> None:
+    """Run one server process until SIGTERM; process 0 also sends the outbox (embedded setup)."""
+    from imagin import mail, ops
+
     if metrics_port:
         from prometheus_client import start_http_server
 
-        start_http_server(metrics_port, addr=metrics_host, registry=ops.registry(app))
-    if app.config["SEND_MAIL_IN_SERVE"]:
-        mail.start_sender(app)
-        click.echo("Envoi des e-mails : par ce processus, en arrière-plan.")
-    else:
-        click.echo("Envoi des e-mails : par `imagin worker` (IMAGIN_SEND_MAIL_IN_SERVE=false).")
-    prefix = app.config["URL_PREFIX"]
-    click.echo(f"IMAG'IN sur http://{host}:{server.effective_port}{prefix}/ (Ctrl+C pour arrêter)")
+        start_http_server(metrics_port + slot, addr=metrics_host, registry=ops.registry(app))
+    # One sender is enough (each message is leased by one sender anyway): process 0's.
+    if slot == 0:
+        if app.config["SEND_MAIL_IN_SERVE"]:
+            mail.start_sender(app)
+            click.echo(f"Envoi des e-mails : par le processus {os.getpid()}, en arrière-plan.")
+        else:
+            click.echo("Envoi des e-mails : par `imagin worker` (IMAGIN_SEND_MAIL_IN_SERVE=false).")
     _stop_on_sigterm(server)
     try:
         server.run()
@@ -81,7 +137,14 @@ def waitress_settings(config: Mapping[str, Any]) -> dict[str, Any]:
     return settings
 
 
-def create_server(app: Flask, *, host: str, port: int, threads: int):
+def create_server(
+    app: Flask,
+    *,
+    threads: int,
+    host: str | None = None,
+    port: int | None = None,
+    sockets: list | None = None,
+):
     """A waitress server for ``app``, with the trusted proxy settings of its config.
 
     With a trusted proxy, waitress replaces REMOTE_ADDR by the visitor's address
@@ -91,10 +154,11 @@ def create_server(app: Flask, *, host: str, port: int, threads: int):
     """
     import waitress.server
 
-    server = waitress.server.create_server(
-        app, host=host, port=port, threads=threads, **waitress_settings(app.config)
+    # Either an address to bind, or the sockets bound once by the supervisor.
+    where: dict[str, Any] = {"sockets": sockets} if sockets else {"host": host, "port": port}
+    return waitress.server.create_server(
+        app, threads=threads, **where, **waitress_settings(app.config)
     )
-    return server
 
 
 def _stop_on_sigterm(server) -> None:

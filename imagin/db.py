@@ -72,6 +72,15 @@ def make_engine(url: str, config: Mapping[str, Any] | None = None) -> Engine:
     return engine
 
 
+def after_fork(app: Flask) -> None:
+    """In a forked server process: forget the pooled connections copied from the parent.
+
+    They belong to the parent (closing them here would close its sockets too); the
+    child opens its own on first use.
+    """
+    app.extensions["imagin.engine"].dispose(close=False)
+
+
 def get_db() -> Session:
     """Return this request's session, opened on first use and closed at teardown."""
     if "db" not in g:

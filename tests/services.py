@@ -508,7 +508,7 @@ class AppServer:
         return f"http://{self.address}"
 
     def start(self) -> None:
-        args = ["serve", "--host", self.host, "--port", str(self.port), "--threads", "8"]
+        args = ["serve", "--host", self.host, "--port", str(self.port), "--processes", "1"]
         if self.metrics_port:
             args += ["--metrics-port", str(self.metrics_port), "--metrics-host", self.host]
         prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
