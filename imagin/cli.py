@@ -105,7 +105,7 @@ def _serve(app: Flask, server, *, slot: int, metrics_port: int | None, metrics_h
     if slot == 0:
         if app.config["SEND_MAIL_IN_SERVE"]:
             mail.start_sender(app)
-            click.echo(f"Envoi des e-mails : par le processus {os.getpid()}, en arrière-plan.")
+            click.echo(f"Envoi des e-mails : par ce processus ({os.getpid()}), en arrière-plan.")
         else:
             click.echo("Envoi des e-mails : par `imagin worker` (IMAGIN_SEND_MAIL_IN_SERVE=false).")
     _stop_on_sigterm(server)
