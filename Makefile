@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The OpenID provider the OpenID Connect tests start (Node.js); without npm they are skipped.
 OIDC_PROVIDER := tests/oidc/node_modules/.package-lock.json
 
-.PHONY: run test lint bench bench-stack setup clean
+.PHONY: run test lint bench bench-processes bench-stack setup clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -46,6 +46,10 @@ test: lint $(OIDC_PROVIDER)
 
 bench: setup
 	$(BIN)/python bench/mission_list.py
+
+# `imagin serve` at 1 and 2 processes, 1 to 8 threads each: wrk on the mission list.
+bench-processes: setup
+	cd bench && ../$(BIN)/python processes.py
 
 # The whole stack under Locust at 1 and 2 app processes (Locust in its own .venv-bench).
 bench-stack: setup
