@@ -49,7 +49,7 @@ bench: setup
 
 # `imagin serve` at 1 and 2 processes, 1 to 8 threads each: wrk on the mission list.
 bench-processes: setup
-	cd bench && ../$(BIN)/python processes.py
+	$(BIN)/python bench/processes.py
 
 # The whole stack under Locust at 1 and 2 app processes (Locust in its own .venv-bench).
 bench-stack: setup

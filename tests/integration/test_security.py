@@ -1,14 +1,21 @@
 """Headers on every response, French error pages, CSRF, compression and static caching."""
 
+import base64
+import hashlib
 import re
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import csrf_from
 
+# The one inline style allowed: the frame's stylesheet, inlined in the pages a first
+# visit lands on (tests/integration/test_first_visit.py).
+_BASE_CSS = Path(__file__).resolve().parents[2] / "imagin" / "static" / "base.css"
+_BASE_CSS_HASH = base64.b64encode(hashlib.sha256(_BASE_CSS.read_bytes()).digest()).decode()
 CSP = (
-    "default-src 'self'; object-src 'none'; base-uri 'none'; "
-    "frame-ancestors 'none'; form-action 'self'"
+    f"default-src 'self'; style-src 'self' 'sha256-{_BASE_CSS_HASH}'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
 
 
