@@ -7,7 +7,7 @@ import hashlib
 from functools import cache
 from pathlib import Path
 
-from flask import Flask, Response, current_app, request, url_for
+from flask import Flask, Response, current_app, request, session, url_for
 from markupsafe import Markup
 
 # The frame's stylesheet, inlined in the pages a first visit lands on (sign-in,
@@ -64,8 +64,19 @@ def _secure(response: Response) -> Response:
     return response
 
 
+def _static_is_the_same_for_everyone(response: Response) -> Response:
+    # Flask-Login's hook reads the session on every response, so Flask would add
+    # "Vary: Cookie": a browser would then fetch every file again after signing in,
+    # and the page after sign-in would not find them in its cache.
+    if request.endpoint == "static":
+        session.accessed = False
+    return response
+
+
 def init_app(app: Flask) -> None:
     # Registered after Flask-Compress, so it runs before it (after_request runs in reverse).
     app.after_request(_secure)
+    # First in the list, so it runs after every other hook, just before the session is saved.
+    app.after_request_funcs.setdefault(None, []).insert(0, _static_is_the_same_for_everyone)
     app.jinja_env.globals["asset_url"] = asset_url
     app.jinja_env.globals["inline_css"] = INLINE_CSS

@@ -77,3 +77,15 @@ def test_a_changed_stylesheet_is_no_longer_allowed_by_the_old_hash(client):
     style = (STATIC / "base.css").read_text(encoding="utf-8")
     assert sha256(style) in csp
     assert sha256(style + "body{display:none}") not in csp
+
+
+def test_the_static_files_do_not_vary_with_the_session_cookie(signed_in):
+    """Else the browser fetches them again once signed in (a new cookie): no cache hit."""
+    html = signed_in.get("/missions").get_data(as_text=True)
+    for path in re.findall(r'(?:href|src)="(/static/[^"]+)"', head_of(html)):
+        response = signed_in.get(path)
+        assert response.status_code == 200, path
+        assert "cookie" not in response.headers.get("Vary", "").lower(), path
+        assert "immutable" in response.headers["Cache-Control"], path
+    # Pages do vary with it (and are never stored anyway).
+    assert "Cookie" in signed_in.get("/missions").headers["Vary"]
