@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The OpenID provider the OpenID Connect tests start (Node.js); without npm they are skipped.
 OIDC_PROVIDER := tests/oidc/node_modules/.package-lock.json
 
-.PHONY: run test lint bench bench-processes bench-stack setup clean
+.PHONY: run test lint bench bench-processes bench-slow3g bench-stack setup clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -50,6 +50,10 @@ bench: setup
 # `imagin serve` at 1 and 2 processes, 1 to 8 threads each: wrk on the mission list.
 bench-processes: setup
 	$(BIN)/python bench/processes.py
+
+# First contentful paint of the cold sign-in page and the list on "Slow 3G" (Chromium).
+bench-slow3g: setup
+	$(BIN)/python bench/slow3g.py
 
 # The whole stack under Locust at 1 and 2 app processes (Locust in its own .venv-bench).
 bench-stack: setup

@@ -74,13 +74,16 @@ def prepare_database(instance: Path) -> None:
     engine.dispose()
 
 
-def start_server(stack: ExitStack, script: Path, *args: str) -> tuple[subprocess.Popen, str]:
+def start_server(
+    stack: ExitStack, script: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, str]:
     """Start ``script ARGS``, which prints its port first, in its own process: it and its URL."""
     process = subprocess.Popen(
         [sys.executable, str(script), *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        env=env,
     )
     stack.callback(stop, process)
     port = process.stdout.readline().strip() if process.stdout else ""

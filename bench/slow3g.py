@@ -1,0 +1,174 @@
+"""Benchmark: first contentful paint on "Slow 3G" in Chromium, cold sign-in then the list.
+
+Run with ``make bench-slow3g`` (or ``.venv/bin/python bench/slow3g.py``; ``--runs 3``,
+``--source DIR`` to measure another checkout of the app, e.g. ``git archive`` of main,
+for a before/after). A measurement, not a test: it always exits 0.
+
+It serves the demo database with waitress (bench/serve.py), then, in a fresh headless
+Chromium context (empty cache, no cookie) throttled through the DevTools protocol
+(``Network.emulateNetworkConditions``: 2 s round trip, 400 kbit/s each way — DevTools'
+"Slow 3G"), it measures:
+
+1. the cold sign-in page: its first contentful paint (FCP, from the navigation's start);
+2. signing in: from the click to the list's FCP (the form's POST, the redirect, the
+   list: the redirect after a POST costs a round trip of its own);
+3. the list again (a link followed later): its FCP, with the cache the visit filled.
+
+Goals (issue 14, item 5): 1 ≤ 2.5 s; the list ≤ 2.5 s after it, so 3 ≤ 2.5 s (one
+round trip, nothing to fetch but the HTML). The bytes each step moved are printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+from mission_list import EMAIL, prepare_database, start_server
+
+from imagin.demo import DEMO_PASSWORD
+
+BENCH_DIR = Path(__file__).resolve().parent
+SERVE = BENCH_DIR / "serve.py"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# DevTools' "Slow 3G" preset: 400 ms × 5 latency, 500 kbit/s × 0.8 each way.
+SLOW_3G = {
+    "offline": False,
+    "latency": 2000,
+    "downloadThroughput": 500 * 1000 / 8 * 0.8,
+    "uploadThroughput": 500 * 1000 / 8 * 0.8,
+}
+GOAL_MS = 2500
+FCP = """() => new Promise(resolve => {
+  const seen = performance.getEntriesByName('first-contentful-paint');
+  if (seen.length) return resolve(seen[0].startTime);
+  new PerformanceObserver(list => {
+    const entry = list.getEntriesByName('first-contentful-paint')[0];
+    if (entry) resolve(entry.startTime);
+  }).observe({type: 'paint', buffered: true});
+})"""
+NOW = "() => performance.timeOrigin + performance.now()"
+
+
+def run_once(browser, base: str) -> dict[str, float]:
+    context = browser.new_context(base_url=base, locale="fr-FR")
+    context.set_default_timeout(120_000)
+    page = context.new_page()
+    moved = {"bytes": 0}
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", SLOW_3G)
+    cdp.on(
+        "Network.loadingFinished",
+        lambda e: moved.__setitem__("bytes", moved["bytes"] + e["encodedDataLength"]),
+    )
+    try:
+        page.goto("/intervenant", wait_until="commit")
+        sign_in_fcp = page.evaluate(FCP)
+        # The visitor types meanwhile: the files fetched in the background arrive.
+        page.wait_for_load_state("networkidle")
+        sign_in_bytes = moved["bytes"]
+        page.get_by_label("Adresse électronique").fill(EMAIL)
+        page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+        clicked = page.evaluate(NOW)
+        moved["bytes"] = 0
+        page.get_by_role("button", name="Se connecter").click()
+        page.wait_for_url("**/missions", wait_until="commit")
+        fcp = page.evaluate(FCP)
+        origin = page.evaluate("() => performance.timeOrigin")
+        after_click = origin + fcp - clicked
+        redirect_end = page.evaluate(
+            "() => performance.getEntriesByType('navigation')[0].redirectEnd"
+        )
+        page.wait_for_load_state("networkidle")
+        list_bytes = moved["bytes"]
+        moved["bytes"] = 0
+        page.goto("/missions", wait_until="commit")
+        list_fcp = page.evaluate(FCP)
+        page.wait_for_load_state("networkidle")
+        again_bytes = moved["bytes"]
+    finally:
+        context.close()
+    return {
+        "sign-in page FCP (cold)": sign_in_fcp,
+        "sign-in click → list FCP": after_click,
+        "  of which after the redirect": fcp - redirect_end if redirect_end else float("nan"),
+        "list FCP (link followed later)": list_fcp,
+        "bytes: sign-in page and its background files": sign_in_bytes,
+        "bytes: POST, redirect, list": list_bytes,
+        "bytes: list again": again_bytes,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--source", type=Path, default=None, help="another checkout to serve")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    env = dict(os.environ)
+    if args.source:
+        env["PYTHONPATH"] = str(args.source.resolve())
+    runs: list[dict[str, float]] = []
+    with ExitStack() as stack:
+        instance = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="imagin-3g-")))
+        if args.source:
+            # The other checkout's own schema and demo data.
+            code = (
+                "import sys; sys.path.insert(0, sys.argv[1]); sys.path.insert(1, sys.argv[2]);"
+                "from mission_list import prepare_database; from pathlib import Path;"
+                "prepare_database(Path(sys.argv[3]))"
+            )
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    code,
+                    str(args.source.resolve()),
+                    str(BENCH_DIR),
+                    str(instance),
+                ],
+                check=True,
+                env=env,
+            )
+        else:
+            prepare_database(instance)
+        _, base = start_server(stack, SERVE, "imagin", str(instance), env=env)
+        playwright = stack.enter_context(sync_playwright())
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        stack.callback(browser.close)
+        for n in range(args.runs):
+            print(f"run {n + 1}/{args.runs}…", flush=True)
+            runs.append(run_once(browser, base))
+    print(
+        f"\nSlow 3G (2 s RTT, 400 kbit/s), Chromium, {args.runs} runs, median (min–max)"
+        + (f", source {args.source}" if args.source else "")
+    )
+    for name in runs[0]:
+        values = [run[name] for run in runs]
+        unit = "B" if name.startswith("bytes") else "ms"
+        line = f"{statistics.median(values):8.0f} {unit} ({min(values):.0f}–{max(values):.0f})"
+        goal = ""
+        if unit == "ms" and "click" not in name:
+            goal = "  goal ≤ 2500 ms: " + (
+                "met" if statistics.median(values) <= GOAL_MS else "NOT met"
+            )
+        print(f"  {name:<46} {line}{goal}")
+
+
+if __name__ == "__main__":
+    main()
