@@ -51,6 +51,7 @@ class Line:
     p99_ms: float
     errors: int
     switches_per_request: float
+    cpu_ms_per_request: float
 
 
 def free_port() -> int:
@@ -84,6 +85,16 @@ def context_switches(pids: list[int]) -> int:
                     if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
                         total += int(line.split()[1])
     return total
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time used so far by ``pids`` (all their threads)."""
+    ticks = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def environment(instance: Path) -> dict[str, str]:
@@ -133,9 +144,10 @@ def measure(env, processes: int, threads: int, args) -> Line:
         if args.warmup:
             run_wrk(url, headers, args.warmup, args.connections)
         pids = servers(process.pid, processes)
-        before = context_switches(pids)
+        before, cpu_before = context_switches(pids), cpu_seconds(pids)
         result = run_wrk(url, headers, args.duration, args.connections)
         switches = context_switches(pids) - before
+        cpu = cpu_seconds(pids) - cpu_before
         return Line(
             processes,
             threads,
@@ -144,6 +156,7 @@ def measure(env, processes: int, threads: int, args) -> Line:
             result.p99_ms,
             result.errors,
             switches / max(1, result.requests),
+            1000 * cpu / max(1, result.requests),
         )
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -185,12 +198,13 @@ def main() -> None:
     )
     print(
         f"{'processes':>9} {'threads':>7} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'errors':>6} {'switches/req':>12}"
+        f"{'errors':>6} {'switches/req':>12} {'CPU ms/req':>10}"
     )
     for line in lines:
         print(
             f"{line.processes:>9} {line.threads:>7} {line.rps:>8.1f} {line.p50_ms:>7.1f} "
-            f"{line.p99_ms:>7.1f} {line.errors:>6} {line.switches_per_request:>12.1f}"
+            f"{line.p99_ms:>7.1f} {line.errors:>6} {line.switches_per_request:>12.1f} "
+            f"{line.cpu_ms_per_request:>10.2f}"
         )
     best = {
         n: max((x for x in lines if x.processes == n), key=lambda x: x.rps, default=None)

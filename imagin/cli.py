@@ -31,7 +31,8 @@ THREADS_SINGLE = 8
     "--processes",
     type=click.IntRange(min=1),
     default=None,
-    help="Processus servant le même port (défaut : un par cœur).",
+    envvar="IMAGIN_SERVE_PROCESSES",
+    help="Processus servant le même port (défaut : $IMAGIN_SERVE_PROCESSES, ou un par cœur).",
 )
 @click.option(
     "--threads",
