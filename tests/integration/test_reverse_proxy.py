@@ -124,7 +124,7 @@ def test_the_app_knows_the_visitor_came_by_https(behind_nginx, app):
 def test_nginx_serves_static_files_itself_and_answers_its_own_errors_in_french(behind_nginx):
     browser = visitor(behind_nginx, "127.0.0.5")
     page = browser.get("/intervenant").text
-    css = re.search(r'href="(/static/app\.css\?v=[0-9a-f]+)"', page).group(1)
+    css = re.search(r'href="(/static/base\.css\?v=[0-9a-f]+)"', page).group(1)
     static = browser.get(css)
     assert static.status == 200 and b"#000091" in static.body
     assert static.header("Cache-Control") == "public, max-age=31536000, immutable"
