@@ -76,17 +76,19 @@ class Served:
         return Visitor(self.url).get("/healthz").status == 200
 
 
-@pytest.fixture
-def served(database_url, tmp_path) -> Iterator[Served]:
+@contextlib.contextmanager
+def serving(database_url: str, folder: Path, **settings) -> Iterator[Served]:
+    """`imagin serve --processes 2` on a free port, stopped at the end."""
     port = free_port()
-    env = imagin_environment(database_url, tmp_path, REQUEST_LOG=False, MAIL_POLL_SECONDS=0.5)
-    log = tmp_path / "serve.log"
+    settings = {"REQUEST_LOG": False, "MAIL_POLL_SECONDS": 0.5} | settings
+    env = imagin_environment(database_url, folder, **settings)
+    log = folder / "serve.log"
     process = start(
         imagin_command("serve", "--port", str(port), "--processes", "2"),
         log,
         env=env | {"PYTHONUNBUFFERED": "1"},
     )
-    server = Served(process, port, log, tmp_path / "outbox")
+    server = Served(process, port, log, folder / "outbox")
 
     def up() -> bool:
         if process.poll() is not None:
@@ -98,6 +100,12 @@ def served(database_url, tmp_path) -> Iterator[Served]:
         yield server
     finally:
         stop(process)
+
+
+@pytest.fixture
+def served(database_url, tmp_path) -> Iterator[Served]:
+    with serving(database_url, tmp_path) as server:
+        yield server
 
 
 def test_two_processes_serve_the_port_and_share_the_signed_in_session(served):
@@ -155,3 +163,22 @@ def test_stopping_the_supervisor_stops_every_process(served, how):
     wait_for(lambda: all(gone(pid) for pid in pids), "every child gone")
     with pytest.raises(OSError):
         Visitor(served.url).get("/healthz")
+
+
+def test_every_process_trusts_the_proxy_it_was_told_of(database_url, tmp_path):
+    """The waitress settings (trusted proxy) reach each child: visitors are told apart."""
+    with serving(database_url, tmp_path, REQUEST_LOG=True, PROXY_COUNT=1) as served:
+        pids = served.children()
+        for n, pid in enumerate(sorted(pids)):
+            with only(pid, pids):
+                answer = Visitor(served.url).get(
+                    "/healthz", **{"X-Forwarded-For": f"203.0.113.{n + 1}"}
+                )
+                assert answer.status == 200
+        log = served.log
+
+        def logged() -> bool:
+            text = log.read_text()
+            return all(f'"remote_addr": "203.0.113.{n + 1}"' in text for n in range(2))
+
+        wait_for(logged, "both visitors' addresses in the request log")
