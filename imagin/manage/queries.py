@@ -1,20 +1,52 @@
-"""The back office's lists: the queue of claims and the counts, in a constant number of queries."""
+"""The back office's lists: the queue of claims and the counts, in a constant number of queries.
+
+None of them reads the whole bureau: a bureau holds hundreds of thousands of claims
+after a few years. The counts come from ``claim_count`` (kept by triggers, see
+imagin.models.counts); the filter choices ask one indexed ``EXISTS`` per session or
+exam; the page of 50 is read in the queue's order straight from indexes.
+
+The queue's order is: the claims waiting for the DEC (a part "Validé"), then the
+others, each by validation date (NULL first on SQLite, last on PostgreSQL, as ORDER
+BY always sorted them), then start date, newest first, then number. The claims are
+read in three segments that each follow one index:
+
+- waiting: ``ix_claim_waiting`` (partial index on validated_at);
+- not waiting and never validated: ``ix_mission_queue`` (bureau, starts_on DESC, number),
+  one bureau at a time, merged;
+- not waiting, validated: ``ix_claim_validated_at``.
+
+A new filter (a column of mission or claim, such as a service-fait flag or a deadline)
+goes in ``_filter_conditions`` only; if it must stay fast when it selects few claims,
+give it an index led by ``bureau_id`` and add its column to ``claim_count`` only if the
+totals must be counted without reading claims.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, or_, select
+from flask_login import current_user
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    exists,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import joinedload
 
 from imagin.db import get_db
 from imagin.domain.roles import Role
 from imagin.domain.status import PartStatus, effective_status
 from imagin.domain.transitions import Action, allowed_actions
-from imagin.manage.access import managed_missions
 from imagin.missions.queries import MAX_MISSION_NUMBER, status_condition
-from imagin.models import Claim, Exam, ExamSession, Mission, User
+from imagin.models import Bureau, Claim, ClaimCount, Exam, ExamSession, Mission, User, bureau_member
 
 
 @dataclass(frozen=True)
@@ -58,90 +90,234 @@ class QueuePage:
     pages: int
 
 
-def _filtered(query, filters: QueueFilters, today: dt.date):
-    query = query.where(managed_missions())
+# Literals, not bound parameters: SQLite and PostgreSQL then match the partial index
+# ix_claim_waiting, whose WHERE clause is exactly this.
+_VALIDATED = literal_column(f"'{PartStatus.VALIDATED.value}'")
+WAITING = or_(Claim.pay_status == _VALIDATED, Claim.travel_status == _VALIDATED)
+# The segments of the queue, in its order on each database (see the module's docstring).
+WAITING_SEGMENT, NEVER_VALIDATED, VALIDATED = "waiting", "never_validated", "validated"
+SEGMENTS = {
+    "sqlite": (WAITING_SEGMENT, NEVER_VALIDATED, VALIDATED),
+    "postgresql": (WAITING_SEGMENT, VALIDATED, NEVER_VALIDATED),
+}
+# Statuses whose claims the counts table can count: "en cours" and "non validé" also
+# depend on today's date against the mission's end.
+_DATED = frozenset({PartStatus.IN_PROGRESS, PartStatus.NOT_VALIDATED})
+
+
+def managed_bureau_list() -> list[int]:
+    """Ids of the bureaus the current user manages (every bureau for an admin)."""
+    query = (
+        select(Bureau.id)
+        if current_user.role == Role.ADMIN
+        else select(bureau_member.c.bureau_id).where(bureau_member.c.user_id == current_user.id)
+    )
+    return sorted(get_db().scalars(query))
+
+
+def _filter_conditions(filters: QueueFilters, today: dt.date) -> list[ColumnElement[bool]]:
+    """The filters as SQL conditions on mission, claim and user_account (joined)."""
+    conditions: list[ColumnElement[bool]] = []
     if filters.session_id is not None:
-        query = query.where(Mission.session_id == filters.session_id)
+        conditions.append(Mission.session_id == filters.session_id)
     if filters.exam_id is not None:
-        query = query.where(Mission.exam_id == filters.exam_id)
+        conditions.append(Mission.exam_id == filters.exam_id)
     if filters.status is not None:
-        query = query.where(status_condition(filters.status, today))
+        conditions.append(status_condition(filters.status, today))
     if filters.number is not None:
-        query = query.where(
+        conditions.append(
             Mission.number == (filters.number if 0 < filters.number <= MAX_MISSION_NUMBER else -1)
         )
     if filters.name:
         pattern = f"%{filters.name.strip().lower()}%"
-        query = query.where(
-            or_(
-                func.lower(User.last_name).like(pattern),
-                func.lower(User.first_name).like(pattern),
-                func.lower(User.email).like(pattern),
+        conditions.append(
+            Mission.intervenant_id.in_(
+                select(User.id).where(
+                    or_(
+                        func.lower(User.last_name).like(pattern),
+                        func.lower(User.first_name).like(pattern),
+                        func.lower(User.email).like(pattern),
+                    )
+                )
             )
         )
-    return query
+    return conditions
+
+
+def _segment_condition(segment: str) -> ColumnElement[bool]:
+    if segment == WAITING_SEGMENT:
+        return WAITING
+    if segment == NEVER_VALIDATED:
+        return and_(not_(WAITING), Claim.validated_at.is_(None))
+    return and_(not_(WAITING), Claim.validated_at.is_not(None))
+
+
+def _from_counts(filters: QueueFilters) -> bool:
+    """Whether the totals can be read from claim_count rather than counted."""
+    return (
+        filters.exam_id is None
+        and filters.number is None
+        and not filters.name
+        and filters.status not in _DATED
+    )
+
+
+def _segment_totals(
+    bureaus: list[int], filters: QueueFilters, conditions: list, today: dt.date
+) -> dict[str, int]:
+    """How many claims of each segment match the filters."""
+    db = get_db()
+    totals = dict.fromkeys((WAITING_SEGMENT, NEVER_VALIDATED, VALIDATED), 0)
+    if _from_counts(filters):
+        query = select(
+            ClaimCount.pay_status, ClaimCount.travel_status, ClaimCount.validated, ClaimCount.n
+        ).where(ClaimCount.bureau_id.in_(bureaus), ClaimCount.n > 0)
+        if filters.session_id is not None:
+            query = query.where(ClaimCount.session_id == filters.session_id)
+        for pay, travel, validated, n in db.execute(query):
+            if filters.status is not None and filters.status not in (pay, travel):
+                continue
+            if PartStatus.VALIDATED in (pay, travel):
+                totals[WAITING_SEGMENT] += n
+            else:
+                totals[VALIDATED if validated else NEVER_VALIDATED] += n
+        return totals
+    segment = case(
+        (WAITING, WAITING_SEGMENT),
+        (Claim.validated_at.is_(None), NEVER_VALIDATED),
+        else_=VALIDATED,
+    )
+    rows = db.execute(
+        select(segment, func.count())
+        .select_from(Mission)
+        .join(Mission.claim)
+        .where(Mission.bureau_id.in_(bureaus), *conditions)
+        .group_by(segment)
+    )
+    for name, n in rows:
+        totals[name] = n
+    return totals
+
+
+def _segment_ids(
+    segment: str, bureaus: list[int], conditions: list, offset: int, limit: int
+) -> list[int]:
+    """Mission ids of one segment, in the queue's order, read from its index."""
+    where = [_segment_condition(segment), *conditions]
+    if segment != NEVER_VALIDATED:
+        # Driven by the claim's validation date (partial index for the waiting ones).
+        return list(
+            get_db().scalars(
+                select(Mission.id)
+                .select_from(Claim)
+                .join(Claim.mission)
+                .where(Mission.bureau_id.in_(bureaus), *where)
+                .order_by(Claim.validated_at, Mission.starts_on.desc(), Mission.number)
+                .limit(limit)
+                .offset(offset)
+            )
+        )
+    # Driven by (bureau, starts_on DESC, number): each bureau's first rows in order,
+    # then merged, so no bureau is ever sorted as a whole.
+    per_bureau = [
+        select(Mission.id, Mission.starts_on, Mission.number)
+        .join(Mission.claim)
+        .where(Mission.bureau_id == bureau, *where)
+        .order_by(Mission.starts_on.desc(), Mission.number)
+        .limit(offset + limit)
+        .subquery()
+        for bureau in bureaus
+    ]
+    if not per_bureau:
+        return []
+    if len(per_bureau) == 1:
+        merged = per_bureau[0]
+    else:
+        merged = union_all(*(select(part) for part in per_bureau)).subquery()
+    return list(
+        get_db().scalars(
+            select(merged.c.id)
+            .order_by(merged.c.starts_on.desc(), merged.c.number)
+            .limit(limit)
+            .offset(offset)
+        )
+    )
 
 
 def queue(filters: QueueFilters, *, page: int, per_page: int, today: dt.date) -> QueuePage:
     """Claims of the gestionnaire's bureaus, the oldest validated by their intervenant first."""
     db = get_db()
-    base = _filtered(select(Mission).join(Mission.claim).join(Mission.intervenant), filters, today)
-    total = db.scalar(select(func.count()).select_from(base.subquery())) or 0
+    bureaus = managed_bureau_list()
+    conditions = _filter_conditions(filters, today)
+    totals = _segment_totals(bureaus, filters, conditions, today)
+    total = sum(totals.values())
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
-    waiting = or_(
-        Claim.pay_status == PartStatus.VALIDATED, Claim.travel_status == PartStatus.VALIDATED
+    offset, wanted, ids = (page - 1) * per_page, per_page, []
+    for segment in SEGMENTS.get(db.get_bind().dialect.name, SEGMENTS["postgresql"]):
+        if wanted <= 0:
+            break
+        if offset >= totals[segment]:
+            offset -= totals[segment]
+            continue
+        found = _segment_ids(segment, bureaus, conditions, offset, wanted)
+        ids += found
+        wanted -= len(found)
+        offset = 0
+    by_id = (
+        {
+            mission.id: mission
+            for mission in db.scalars(
+                select(Mission)
+                .where(Mission.id.in_(ids))
+                .options(
+                    joinedload(Mission.exam),
+                    joinedload(Mission.session),
+                    joinedload(Mission.mission_type),
+                    joinedload(Mission.centre),
+                    joinedload(Mission.claim),
+                    joinedload(Mission.intervenant),
+                )
+            )
+        }
+        if ids
+        else {}
     )
-    missions = db.scalars(
-        base.options(
-            joinedload(Mission.exam),
-            joinedload(Mission.session),
-            joinedload(Mission.mission_type),
-            joinedload(Mission.centre),
-            joinedload(Mission.claim),
-            joinedload(Mission.intervenant),
-        )
-        .order_by(
-            case((waiting, 0), else_=1),
-            Claim.validated_at.asc(),
-            Mission.starts_on.desc(),
-            Mission.number,
-        )
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return QueuePage(list(missions), total, page, pages)
+    return QueuePage([by_id[i] for i in ids if i in by_id], total, page, pages)
 
 
 def status_counts() -> dict[str, dict[str, int]]:
-    """Parts per session and stored status (two grouped queries, whatever the number)."""
-    db = get_db()
+    """Parts per session and stored status, read from claim_count (one query)."""
     counts: dict[str, dict[str, int]] = {}
-    for column in (Claim.pay_status, Claim.travel_status):
-        rows = db.execute(
-            select(ExamSession.label, column, func.count())
-            .select_from(Mission)
-            .join(Mission.claim)
-            .join(Mission.session)
-            .where(managed_missions())
-            .group_by(ExamSession.label, column)
-        )
-        for session_label, status, count in rows:
-            by_status = counts.setdefault(session_label, {})
-            by_status[status] = by_status.get(status, 0) + count
+    rows = get_db().execute(
+        select(ExamSession.label, ClaimCount.pay_status, ClaimCount.travel_status, ClaimCount.n)
+        .join(ExamSession, ExamSession.id == ClaimCount.session_id)
+        .where(ClaimCount.bureau_id.in_(managed_bureau_list()), ClaimCount.n > 0)
+    )
+    for session_label, pay, travel, n in rows:
+        by_status = counts.setdefault(session_label, {})
+        for status in (pay, travel):
+            by_status[status] = by_status.get(status, 0) + n
     return dict(sorted(counts.items(), reverse=True))
 
 
 def filter_choices() -> tuple[list[ExamSession], list[Exam]]:
-    """Sessions and exams that have missions in the gestionnaire's bureaus."""
+    """Sessions and exams that have missions in the gestionnaire's bureaus.
+
+    One indexed EXISTS per session and per exam (mission(bureau_id, session_id) and
+    mission(bureau_id, exam_id)): the cost follows the number of sessions and exams,
+    not of missions.
+    """
     db = get_db()
-    managed = select(Mission.session_id, Mission.exam_id).where(managed_missions()).subquery()
+    bureaus = managed_bureau_list()
     sessions = db.scalars(
         select(ExamSession)
-        .where(ExamSession.id.in_(select(managed.c.session_id)))
+        .where(exists().where(Mission.session_id == ExamSession.id, Mission.bureau_id.in_(bureaus)))
         .order_by(ExamSession.code.desc())
     ).all()
     exams = db.scalars(
-        select(Exam).where(Exam.id.in_(select(managed.c.exam_id))).order_by(Exam.name)
+        select(Exam)
+        .where(exists().where(Mission.exam_id == Exam.id, Mission.bureau_id.in_(bureaus)))
+        .order_by(Exam.name)
     ).all()
     return list(sessions), list(exams)
