@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from flask import g
 from flask_login import current_user
 from sqlalchemy import (
     ColumnElement,
@@ -33,6 +34,7 @@ from sqlalchemy import (
     case,
     exists,
     func,
+    literal,
     literal_column,
     not_,
     or_,
@@ -106,13 +108,48 @@ _DATED = frozenset({PartStatus.IN_PROGRESS, PartStatus.NOT_VALIDATED})
 
 
 def managed_bureau_list() -> list[int]:
-    """Ids of the bureaus the current user manages (every bureau for an admin)."""
-    query = (
-        select(Bureau.id)
-        if current_user.role == Role.ADMIN
-        else select(bureau_member.c.bureau_id).where(bureau_member.c.user_id == current_user.id)
-    )
-    return sorted(get_db().scalars(query))
+    """Ids of the bureaus the current user manages (every bureau for an admin), once a request."""
+    if "managed_bureaus" not in g:
+        query = (
+            select(Bureau.id)
+            if current_user.role == Role.ADMIN
+            else select(bureau_member.c.bureau_id).where(bureau_member.c.user_id == current_user.id)
+        )
+        g.managed_bureaus = sorted(get_db().scalars(query))
+    return g.managed_bureaus
+
+
+@dataclass(frozen=True)
+class _CountRow:
+    session_id: int
+    session_label: str
+    pay: str
+    travel: str
+    validated: bool
+    n: int
+
+
+def _count_rows() -> list[_CountRow]:
+    """The claim_count rows of the current user's bureaus, read once a request.
+
+    A few dozen rows per bureau and session: the queue's totals and the table of
+    counts are both computed from them.
+    """
+    if "claim_counts" not in g:
+        rows = get_db().execute(
+            select(
+                ClaimCount.session_id,
+                ExamSession.label,
+                ClaimCount.pay_status,
+                ClaimCount.travel_status,
+                ClaimCount.validated,
+                ClaimCount.n,
+            )
+            .join(ExamSession, ExamSession.id == ClaimCount.session_id)
+            .where(ClaimCount.bureau_id.in_(managed_bureau_list()), ClaimCount.n > 0)
+        )
+        g.claim_counts = [_CountRow(*row) for row in rows]
+    return g.claim_counts
 
 
 def _filter_conditions(filters: QueueFilters, today: dt.date) -> list[ColumnElement[bool]]:
@@ -169,18 +206,15 @@ def _segment_totals(
     db = get_db()
     totals = dict.fromkeys((WAITING_SEGMENT, NEVER_VALIDATED, VALIDATED), 0)
     if _from_counts(filters):
-        query = select(
-            ClaimCount.pay_status, ClaimCount.travel_status, ClaimCount.validated, ClaimCount.n
-        ).where(ClaimCount.bureau_id.in_(bureaus), ClaimCount.n > 0)
-        if filters.session_id is not None:
-            query = query.where(ClaimCount.session_id == filters.session_id)
-        for pay, travel, validated, n in db.execute(query):
-            if filters.status is not None and filters.status not in (pay, travel):
+        for row in _count_rows():
+            if filters.session_id is not None and row.session_id != filters.session_id:
                 continue
-            if PartStatus.VALIDATED in (pay, travel):
-                totals[WAITING_SEGMENT] += n
+            if filters.status is not None and filters.status not in (row.pay, row.travel):
+                continue
+            if PartStatus.VALIDATED in (row.pay, row.travel):
+                totals[WAITING_SEGMENT] += row.n
             else:
-                totals[VALIDATED if validated else NEVER_VALIDATED] += n
+                totals[VALIDATED if row.validated else NEVER_VALIDATED] += row.n
         return totals
     segment = case(
         (WAITING, WAITING_SEGMENT),
@@ -199,28 +233,33 @@ def _segment_totals(
     return totals
 
 
-def _segment_ids(
-    segment: str, bureaus: list[int], conditions: list, offset: int, limit: int
-) -> list[int]:
-    """Mission ids of one segment, in the queue's order, read from its index."""
+def _segment_rows(segment: str, rank: int, bureaus: list[int], conditions: list, offset, limit):
+    """One segment's rows of the page, in the queue's order, read from its index."""
     where = [_segment_condition(segment), *conditions]
+    columns = (
+        Mission.id.label("id"),
+        literal(rank).label("rank"),
+        Claim.validated_at.label("validated_at"),
+        Mission.starts_on.label("starts_on"),
+        Mission.number.label("number"),
+    )
     if segment != NEVER_VALIDATED:
         # Driven by the claim's validation date (partial index for the waiting ones).
-        return list(
-            get_db().scalars(
-                select(Mission.id)
-                .select_from(Claim)
-                .join(Claim.mission)
-                .where(Mission.bureau_id.in_(bureaus), *where)
-                .order_by(Claim.validated_at, Mission.starts_on.desc(), Mission.number)
-                .limit(limit)
-                .offset(offset)
-            )
+        return (
+            select(*columns)
+            .select_from(Claim)
+            .join(Claim.mission)
+            .where(Mission.bureau_id.in_(bureaus), *where)
+            .order_by(Claim.validated_at, Mission.starts_on.desc(), Mission.number)
+            .limit(limit)
+            .offset(offset)
+            .subquery()
         )
     # Driven by (bureau, starts_on DESC, number): each bureau's first rows in order,
     # then merged, so no bureau is ever sorted as a whole.
     per_bureau = [
-        select(Mission.id, Mission.starts_on, Mission.number)
+        select(*columns)
+        .select_from(Mission)
         .join(Mission.claim)
         .where(Mission.bureau_id == bureau, *where)
         .order_by(Mission.starts_on.desc(), Mission.number)
@@ -228,24 +267,26 @@ def _segment_ids(
         .subquery()
         for bureau in bureaus
     ]
-    if not per_bureau:
-        return []
-    if len(per_bureau) == 1:
-        merged = per_bureau[0]
-    else:
-        merged = union_all(*(select(part) for part in per_bureau)).subquery()
-    return list(
-        get_db().scalars(
-            select(merged.c.id)
-            .order_by(merged.c.starts_on.desc(), merged.c.number)
-            .limit(limit)
-            .offset(offset)
-        )
+    merged = (
+        per_bureau[0]
+        if len(per_bureau) == 1
+        else union_all(*(select(part) for part in per_bureau)).subquery()
+    )
+    return (
+        select(merged)
+        .order_by(merged.c.starts_on.desc(), merged.c.number)
+        .limit(limit)
+        .offset(offset)
+        .subquery()
     )
 
 
 def queue(filters: QueueFilters, *, page: int, per_page: int, today: dt.date) -> QueuePage:
-    """Claims of the gestionnaire's bureaus, the oldest validated by their intervenant first."""
+    """Claims of the gestionnaire's bureaus, the oldest validated by their intervenant first.
+
+    Two queries whatever the filters and the page: the totals (none when claim_count
+    answers), and the page's rows with what they show.
+    """
     db = get_db()
     bureaus = managed_bureau_list()
     conditions = _filter_conditions(filters, today)
@@ -253,51 +294,44 @@ def queue(filters: QueueFilters, *, page: int, per_page: int, today: dt.date) ->
     total = sum(totals.values())
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
-    offset, wanted, ids = (page - 1) * per_page, per_page, []
-    for segment in SEGMENTS.get(db.get_bind().dialect.name, SEGMENTS["postgresql"]):
+    offset, wanted, parts = (page - 1) * per_page, per_page, []
+    order = SEGMENTS.get(db.get_bind().dialect.name, SEGMENTS["postgresql"])
+    for rank, segment in enumerate(order):
         if wanted <= 0:
             break
         if offset >= totals[segment]:
             offset -= totals[segment]
             continue
-        found = _segment_ids(segment, bureaus, conditions, offset, wanted)
-        ids += found
-        wanted -= len(found)
+        taken = min(wanted, totals[segment] - offset)
+        parts.append(_segment_rows(segment, rank, bureaus, conditions, offset, taken))
+        wanted -= taken
         offset = 0
-    by_id = (
-        {
-            mission.id: mission
-            for mission in db.scalars(
-                select(Mission)
-                .where(Mission.id.in_(ids))
-                .options(
-                    joinedload(Mission.exam),
-                    joinedload(Mission.session),
-                    joinedload(Mission.mission_type),
-                    joinedload(Mission.centre),
-                    joinedload(Mission.claim),
-                    joinedload(Mission.intervenant),
-                )
-            )
-        }
-        if ids
-        else {}
-    )
-    return QueuePage([by_id[i] for i in ids if i in by_id], total, page, pages)
+    if not parts:
+        return QueuePage([], total, page, pages)
+    rows = parts[0] if len(parts) == 1 else union_all(*(select(p) for p in parts)).subquery()
+    missions = db.scalars(
+        select(Mission)
+        .join(rows, rows.c.id == Mission.id)
+        .options(
+            joinedload(Mission.exam),
+            joinedload(Mission.session),
+            joinedload(Mission.mission_type),
+            joinedload(Mission.centre),
+            joinedload(Mission.claim),
+            joinedload(Mission.intervenant),
+        )
+        .order_by(rows.c.rank, rows.c.validated_at, rows.c.starts_on.desc(), rows.c.number)
+    ).all()
+    return QueuePage(list(missions), total, page, pages)
 
 
 def status_counts() -> dict[str, dict[str, int]]:
-    """Parts per session and stored status, read from claim_count (one query)."""
+    """Parts per session and stored status, read from claim_count."""
     counts: dict[str, dict[str, int]] = {}
-    rows = get_db().execute(
-        select(ExamSession.label, ClaimCount.pay_status, ClaimCount.travel_status, ClaimCount.n)
-        .join(ExamSession, ExamSession.id == ClaimCount.session_id)
-        .where(ClaimCount.bureau_id.in_(managed_bureau_list()), ClaimCount.n > 0)
-    )
-    for session_label, pay, travel, n in rows:
-        by_status = counts.setdefault(session_label, {})
-        for status in (pay, travel):
-            by_status[status] = by_status.get(status, 0) + n
+    for row in _count_rows():
+        by_status = counts.setdefault(row.session_label, {})
+        for status in (row.pay, row.travel):
+            by_status[status] = by_status.get(status, 0) + row.n
     return dict(sorted(counts.items(), reverse=True))
 
 
