@@ -41,6 +41,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import joinedload
 
 from imagin.db import get_db
@@ -335,22 +336,24 @@ def status_counts() -> dict[str, dict[str, int]]:
     return dict(sorted(counts.items(), reverse=True))
 
 
-def filter_choices() -> tuple[list[ExamSession], list[Exam]]:
-    """Sessions and exams that have missions in the gestionnaire's bureaus.
+def filter_choices() -> tuple[list[Row], list[Row]]:
+    """Sessions (id, label) and exams (id, name) that have missions in the gestionnaire's bureaus.
 
     One indexed EXISTS per session and per exam (mission(bureau_id, session_id) and
     mission(bureau_id, exam_id)): the cost follows the number of sessions and exams,
-    not of missions.
+    not of missions. Plain rows: the form only shows them.
     """
     db = get_db()
     bureaus = managed_bureau_list()
-    sessions = db.scalars(
-        select(ExamSession)
-        .where(exists().where(Mission.session_id == ExamSession.id, Mission.bureau_id.in_(bureaus)))
+    sessions = db.execute(
+        select(ExamSession.id, ExamSession.label)
+        .where(
+            exists().where(Mission.session_id == ExamSession.id, Mission.bureau_id.in_(bureaus))
+        )
         .order_by(ExamSession.code.desc())
     ).all()
-    exams = db.scalars(
-        select(Exam)
+    exams = db.execute(
+        select(Exam.id, Exam.name)
         .where(exists().where(Mission.exam_id == Exam.id, Mission.bureau_id.in_(bureaus)))
         .order_by(Exam.name)
     ).all()
