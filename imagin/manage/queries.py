@@ -24,7 +24,7 @@ totals must be counted without reading claims.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import g
 from flask_login import current_user
@@ -153,11 +153,46 @@ def _count_rows() -> list[_CountRow]:
     return g.claim_counts
 
 
+# What finds a page's claims. By default the segments' indexes, in the queue's order.
+# A filter that picks a small set by an index of its own drives instead: that set is
+# found by it and sorted, which costs what the set holds, never the whole bureau.
+BY_ORDER, BY_NUMBER, BY_NAME, BY_EXAM, BY_END = "order", "number", "name", "exam", "end"
+
+
+def _driver(filters: QueueFilters) -> str:
+    if filters.number is not None:
+        return BY_NUMBER
+    if filters.name:
+        return BY_NAME
+    if filters.exam_id is not None:
+        return BY_EXAM  # mission(bureau_id, exam_id)
+    if filters.status is PartStatus.IN_PROGRESS:
+        return BY_END  # mission(bureau_id, ends_on): the missions not yet ended
+    return BY_ORDER
+
+
+def _unindexed(column):
+    """``column`` as an expression no planner looks up by index ("+ 0"): when another
+    index drives, SQLite and PostgreSQL would otherwise rather find every matching row
+    by this column (a whole bureau or session), then sort them all."""
+    return column + 0
+
+
+def _in_bureaus(bureaus: list[int], driver: str) -> ColumnElement[bool]:
+    column = Mission.bureau_id if driver in (BY_EXAM, BY_END) else _unindexed(Mission.bureau_id)
+    return column.in_(bureaus)
+
+
 def _filter_conditions(filters: QueueFilters, today: dt.date) -> list[ColumnElement[bool]]:
-    """The filters as SQL conditions on mission, claim and user_account (joined)."""
+    """The filters as SQL conditions on mission and claim (and user_account, by id).
+
+    New filters go here, as conditions on mission or claim columns; a filter that can
+    select a small part of a bureau gets an index led by bureau_id and a driver above.
+    """
     conditions: list[ColumnElement[bool]] = []
     if filters.session_id is not None:
-        conditions.append(Mission.session_id == filters.session_id)
+        # A session is a large part of a bureau: never what drives (see _unindexed).
+        conditions.append(_unindexed(Mission.session_id) == filters.session_id)
     if filters.exam_id is not None:
         conditions.append(Mission.exam_id == filters.exam_id)
     if filters.status is not None:
@@ -190,53 +225,67 @@ def _segment_condition(segment: str) -> ColumnElement[bool]:
     return and_(not_(WAITING), Claim.validated_at.is_not(None))
 
 
-def _from_counts(filters: QueueFilters) -> bool:
-    """Whether the totals can be read from claim_count rather than counted."""
-    return (
-        filters.exam_id is None
-        and filters.number is None
-        and not filters.name
-        and filters.status not in _DATED
-    )
+def _segment_of_row(row: _CountRow) -> str:
+    if PartStatus.VALIDATED in (row.pay, row.travel):
+        return WAITING_SEGMENT
+    return VALIDATED if row.validated else NEVER_VALIDATED
 
 
-def _segment_totals(
-    bureaus: list[int], filters: QueueFilters, conditions: list, today: dt.date
-) -> dict[str, int]:
-    """How many claims of each segment match the filters."""
-    db = get_db()
-    totals = dict.fromkeys((WAITING_SEGMENT, NEVER_VALIDATED, VALIDATED), 0)
-    if _from_counts(filters):
-        for row in _count_rows():
-            if filters.session_id is not None and row.session_id != filters.session_id:
-                continue
-            if filters.status is not None and filters.status not in (row.pay, row.travel):
-                continue
-            if PartStatus.VALIDATED in (row.pay, row.travel):
-                totals[WAITING_SEGMENT] += row.n
-            else:
-                totals[VALIDATED if row.validated else NEVER_VALIDATED] += row.n
-        return totals
+def _counted(bureaus: list[int], conditions: list, driver: str) -> dict[str, int]:
+    """Claims per segment matching ``conditions``, counted from the claims."""
     segment = case(
         (WAITING, WAITING_SEGMENT),
         (Claim.validated_at.is_(None), NEVER_VALIDATED),
         else_=VALIDATED,
     )
-    rows = db.execute(
+    rows = get_db().execute(
         select(segment, func.count())
         .select_from(Mission)
         .join(Mission.claim)
-        .where(Mission.bureau_id.in_(bureaus), *conditions)
+        .where(_in_bureaus(bureaus, driver), *conditions)
         .group_by(segment)
     )
-    for name, n in rows:
-        totals[name] = n
+    return dict(rows.all())
+
+
+def _segment_totals(
+    bureaus: list[int], filters: QueueFilters, conditions: list, today: dt.date
+) -> dict[str, int]:
+    """How many claims of each segment match the filters.
+
+    From claim_count when only the session and the status filter; "en cours" and
+    "non validé" also depend on the date: the claims not yet ended are counted (few,
+    by mission(bureau_id, ends_on)), and "non validé" is the rest of the stored ones.
+    """
+    totals = dict.fromkeys((WAITING_SEGMENT, NEVER_VALIDATED, VALIDATED), 0)
+    driver = _driver(filters)
+    if driver not in (BY_ORDER, BY_END):
+        totals.update(_counted(bureaus, conditions, driver))
+        return totals
+    stored = PartStatus.NOT_VALIDATED if filters.status in _DATED else filters.status
+    for row in _count_rows():
+        if filters.session_id is not None and row.session_id != filters.session_id:
+            continue
+        if stored is not None and stored not in (row.pay, row.travel):
+            continue
+        totals[_segment_of_row(row)] += row.n
+    if filters.status in _DATED:
+        in_progress = replace(filters, status=PartStatus.IN_PROGRESS)
+        running = _counted(bureaus, _filter_conditions(in_progress, today), BY_END)
+        if filters.status is PartStatus.IN_PROGRESS:
+            totals = dict.fromkeys(totals, 0) | running
+        else:
+            totals = {name: n - running.get(name, 0) for name, n in totals.items()}
     return totals
 
 
-def _segment_rows(segment: str, rank: int, bureaus: list[int], conditions: list, offset, limit):
-    """One segment's rows of the page, in the queue's order, read from its index."""
+def _segment_rows(
+    segment: str, rank: int, bureaus: list[int], conditions: list, offset, limit, driver: str
+):
+    """One segment's rows of the page, in the queue's order, read from its index
+    (or found by the driving filter's index, then sorted)."""
     where = [_segment_condition(segment), *conditions]
+
     columns = (
         Mission.id.label("id"),
         literal(rank).label("rank"),
@@ -250,7 +299,7 @@ def _segment_rows(segment: str, rank: int, bureaus: list[int], conditions: list,
             select(*columns)
             .select_from(Claim)
             .join(Claim.mission)
-            .where(Mission.bureau_id.in_(bureaus), *where)
+            .where(_in_bureaus(bureaus, driver), *where)
             .order_by(Claim.validated_at, Mission.starts_on.desc(), Mission.number)
             .limit(limit)
             .offset(offset)
@@ -296,6 +345,7 @@ def queue(filters: QueueFilters, *, page: int, per_page: int, today: dt.date) ->
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
     offset, wanted, parts = (page - 1) * per_page, per_page, []
+    driver = _driver(filters)
     order = SEGMENTS.get(db.get_bind().dialect.name, SEGMENTS["postgresql"])
     for rank, segment in enumerate(order):
         if wanted <= 0:
@@ -304,7 +354,7 @@ def queue(filters: QueueFilters, *, page: int, per_page: int, today: dt.date) ->
             offset -= totals[segment]
             continue
         taken = min(wanted, totals[segment] - offset)
-        parts.append(_segment_rows(segment, rank, bureaus, conditions, offset, taken))
+        parts.append(_segment_rows(segment, rank, bureaus, conditions, offset, taken, driver))
         wanted -= taken
         offset = 0
     if not parts:
@@ -347,9 +397,7 @@ def filter_choices() -> tuple[list[Row], list[Row]]:
     bureaus = managed_bureau_list()
     sessions = db.execute(
         select(ExamSession.id, ExamSession.label)
-        .where(
-            exists().where(Mission.session_id == ExamSession.id, Mission.bureau_id.in_(bureaus))
-        )
+        .where(exists().where(Mission.session_id == ExamSession.id, Mission.bureau_id.in_(bureaus)))
         .order_by(ExamSession.code.desc())
     ).all()
     exams = db.execute(

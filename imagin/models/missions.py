@@ -57,12 +57,14 @@ class MissionType(Base):
 class Mission(Base):
     __tablename__ = "mission"
     # The DEC queue (imagin.manage.queries): the filter choices ask "does this bureau
-    # have a mission of this session / exam?", and the claims not yet validated are
-    # listed per bureau in the queue's order, straight from the index.
+    # have a mission of this session / exam?", the claims never validated are listed per
+    # bureau in the queue's order straight from the index, and "en cours" are the
+    # missions not yet ended.
     __table_args__ = (
         Index("ix_mission_bureau_session", "bureau_id", "session_id"),
         Index("ix_mission_bureau_exam", "bureau_id", "exam_id"),
         Index("ix_mission_queue", "bureau_id", text("starts_on DESC"), "number"),
+        Index("ix_mission_bureau_ends_on", "bureau_id", "ends_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

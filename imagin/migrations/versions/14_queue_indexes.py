@@ -26,6 +26,7 @@ def upgrade():
     op.create_index(
         "ix_mission_queue", "mission", ["bureau_id", sa.text("starts_on DESC"), "number"]
     )
+    op.create_index("ix_mission_bureau_ends_on", "mission", ["bureau_id", "ends_on"])
     op.create_index(
         "ix_claim_waiting",
         "claim",
@@ -72,6 +73,7 @@ def downgrade():
     op.drop_table("claim_count")
     op.drop_index("ix_claim_validated_at", table_name="claim")
     op.drop_index("ix_claim_waiting", table_name="claim")
+    op.drop_index("ix_mission_bureau_ends_on", table_name="mission")
     op.drop_index("ix_mission_queue", table_name="mission")
     op.drop_index("ix_mission_bureau_exam", table_name="mission")
     op.drop_index("ix_mission_bureau_session", table_name="mission")
