@@ -172,10 +172,15 @@ def _driver(filters: QueueFilters) -> str:
 
 
 def _unindexed(column):
-    """``column`` as an expression no planner looks up by index ("+ 0"): when another
-    index drives, SQLite and PostgreSQL would otherwise rather find every matching row
-    by this column (a whole bureau or session), then sort them all."""
-    return column + 0
+    """``column`` as an expression SQLite does not look up by index ("+ 0"): when another
+    index drives, its planner would otherwise rather find every matching row by this
+    column (a whole bureau or session), then sort them all. PostgreSQL's planner weighs
+    both from its statistics, which "+ 0" would blind: the column stays as it is."""
+    return column + 0 if get_db().get_bind().dialect.name == "sqlite" else column
+
+
+def _unindexed_date(column):
+    return func.coalesce(column, None) if get_db().get_bind().dialect.name == "sqlite" else column
 
 
 def _in_bureaus(bureaus: list[int], driver: str) -> ColumnElement[bool]:
@@ -221,7 +226,8 @@ def _segment_condition(segment: str) -> ColumnElement[bool]:
     if segment == WAITING_SEGMENT:
         return WAITING
     if segment == NEVER_VALIDATED:
-        return and_(not_(WAITING), Claim.validated_at.is_(None))
+        # Read by mission: claim(validated_at) must not be where the planner starts.
+        return and_(not_(WAITING), _unindexed_date(Claim.validated_at).is_(None))
     return and_(not_(WAITING), Claim.validated_at.is_not(None))
 
 
@@ -286,6 +292,11 @@ def _segment_rows(
     (or found by the driving filter's index, then sorted)."""
     where = [_segment_condition(segment), *conditions]
 
+    def key(column):
+        # A small set found by its own index is sorted: an ORDER BY that no index
+        # matches keeps the planner from walking a whole segment's index instead.
+        return column if driver == BY_ORDER else func.coalesce(column, None)
+
     columns = (
         Mission.id.label("id"),
         literal(rank).label("rank"),
@@ -300,7 +311,7 @@ def _segment_rows(
             .select_from(Claim)
             .join(Claim.mission)
             .where(_in_bureaus(bureaus, driver), *where)
-            .order_by(Claim.validated_at, Mission.starts_on.desc(), Mission.number)
+            .order_by(key(Claim.validated_at), key(Mission.starts_on).desc(), key(Mission.number))
             .limit(limit)
             .offset(offset)
             .subquery()
@@ -312,7 +323,7 @@ def _segment_rows(
         .select_from(Mission)
         .join(Mission.claim)
         .where(Mission.bureau_id == bureau, *where)
-        .order_by(Mission.starts_on.desc(), Mission.number)
+        .order_by(key(Mission.starts_on).desc(), key(Mission.number))
         .limit(offset + limit)
         .subquery()
         for bureau in bureaus
