@@ -258,7 +258,7 @@ def _bulk_rows(connection, size: int) -> None:
             )
 
 
-def measure(url: str) -> dict[str, float]:
+def measure(url: str, scenarios=SCENARIOS, repeat: int = REPEAT) -> dict[str, float]:
     """Median time of /gestion, in-process, for each scenario, in milliseconds."""
     instance = Path(tempfile.mkdtemp(prefix="imagin-bench-"))
     app = create_app({**imagin_config(instance), "DATABASE_URL": url})
@@ -278,10 +278,11 @@ def measure(url: str) -> dict[str, float]:
     )
     assert response.status_code == 303, response.status_code
     results = {}
-    for name, query in SCENARIOS:
+    client.get("/gestion")  # warm-up: templates compiled, statements cached
+    for name, query in scenarios:
         path = "/gestion" + ("?" + query.format(**values) if query else "")
         times = []
-        for _ in range(REPEAT):
+        for _ in range(repeat):
             started = time.perf_counter()
             response = client.get(path)
             times.append((time.perf_counter() - started) * 1000)
@@ -295,7 +296,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,1000000")
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument("--repeat", type=int, default=REPEAT)
+    parser.add_argument("--first-page-only", action="store_true")
     args = parser.parse_args()
+    scenarios = SCENARIOS[:1] if args.first_page_only else SCENARIOS
     sizes = [int(size) for size in args.sizes.split(",")]
     figures: dict[tuple[str, int], dict[str, float]] = {}
     for size in sizes:
@@ -307,9 +311,9 @@ def main() -> None:
             targets.append(("postgresql", postgres_url(size)))
         for engine_name, url in targets:
             generate(url, size)
-            figures[engine_name, size] = measure(url)
-    print("DEC queue (/gestion), median of", REPEAT, "in-process requests, ms")
-    names = [name for name, _ in SCENARIOS]
+            figures[engine_name, size] = measure(url, scenarios, args.repeat)
+    print("DEC queue (/gestion), median of", args.repeat, "in-process requests, ms")
+    names = [name for name, _ in scenarios]
     print(f"{'database':<22}" + "".join(f"{name:>20}" for name in names))
     for (engine_name, size), results in figures.items():
         print(
