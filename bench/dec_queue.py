@@ -281,13 +281,15 @@ def measure(url: str, scenarios=SCENARIOS, repeat: int = REPEAT) -> dict[str, fl
     client.get("/gestion")  # warm-up: templates compiled, statements cached
     for name, query in scenarios:
         path = "/gestion" + ("?" + query.format(**values) if query else "")
-        times = []
+        times, cpu = [], []
         for _ in range(repeat):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             response = client.get(path)
             times.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - started_cpu) * 1000)
             assert response.status_code == 200, (path, response.status_code)
         results[name] = statistics.median(times)
+        results[name + " cpu"] = statistics.median(cpu)
     engine.dispose()
     return results
 
@@ -313,13 +315,17 @@ def main() -> None:
             generate(url, size)
             figures[engine_name, size] = measure(url, scenarios, args.repeat)
     print("DEC queue (/gestion), median of", args.repeat, "in-process requests, ms")
+    print("load average of the machine (1, 5, 15 min):", *os.getloadavg())
     names = [name for name, _ in scenarios]
+    print("(wall time; then the app process's CPU time, which other load on the machine")
+    print("disturbs less: on SQLite it includes the queries, on PostgreSQL not the server's)")
     print(f"{'database':<22}" + "".join(f"{name:>20}" for name in names))
     for (engine_name, size), results in figures.items():
         print(
             f"{engine_name + ' ' + format(size, ','):<22}"
             + "".join(f"{results[name]:>20.1f}" for name in names)
         )
+        print(f"{'  cpu':<22}" + "".join(f"{results[name + ' cpu']:>20.1f}" for name in names))
     for engine_name in ("sqlite", "postgresql"):
         small, large = (
             figures.get((engine_name, min(sizes))),
