@@ -208,12 +208,31 @@ def create_user_command(email: str, role: str, first_name: str, last_name: str) 
     click.echo(f"Compte {role} créé : {email}")
 
 
+@click.group("counts")
+def counts_group() -> None:
+    """The claim counts of the DEC queue (table claim_count, kept by triggers)."""
+
+
+@counts_group.command("rebuild")
+@with_appcontext
+def counts_rebuild_command() -> None:
+    """Recompute every count from the claims, in one transaction."""
+    from flask import current_app
+
+    from imagin.models.counts import rebuild_counts
+
+    with current_app.extensions["imagin.engine"].begin() as connection:
+        rows = rebuild_counts(connection)
+    click.echo(f"Compteurs recalculés : {rows} ligne(s).")
+
+
 def init_app(app: Flask) -> None:
     from imagin.worker import worker_command
 
     app.cli.add_command(serve_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(create_user_command)
+    app.cli.add_command(counts_group)
 
 
 main = FlaskGroup(create_app=create_app, add_default_commands=True, load_dotenv=False)

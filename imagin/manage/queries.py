@@ -1,20 +1,55 @@
-"""The back office's lists: the queue of claims and the counts, in a constant number of queries."""
+"""The back office's lists: the queue of claims and the counts, in a constant number of queries.
+
+None of them reads the whole bureau: a bureau holds hundreds of thousands of claims
+after a few years. The counts come from ``claim_count`` (kept by triggers, see
+imagin.models.counts); the filter choices ask one indexed ``EXISTS`` per session or
+exam; the page of 50 is read in the queue's order straight from indexes.
+
+The queue's order is: the claims waiting for the DEC (a part "Validé"), then the
+others, each by validation date (NULL first on SQLite, last on PostgreSQL, as ORDER
+BY always sorted them), then start date, newest first, then number. The claims are
+read in three segments that each follow one index:
+
+- waiting: ``ix_claim_waiting`` (partial index on validated_at);
+- not waiting and never validated: ``ix_mission_queue`` (bureau, starts_on DESC, number),
+  one bureau at a time, merged;
+- not waiting, validated: ``ix_claim_validated_at``.
+
+A new filter (a column of mission or claim, such as a service-fait flag or a deadline)
+goes in ``_filter_conditions`` only; if it must stay fast when it selects few claims,
+give it an index led by ``bureau_id`` and add its column to ``claim_count`` only if the
+totals must be counted without reading claims.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sqlalchemy import case, func, or_, select
+from flask import g
+from flask_login import current_user
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import joinedload
 
 from imagin.db import get_db
 from imagin.domain.roles import Role
 from imagin.domain.status import PartStatus, effective_status
 from imagin.domain.transitions import Action, allowed_actions
-from imagin.manage.access import managed_missions
 from imagin.missions.queries import MAX_MISSION_NUMBER, status_condition
-from imagin.models import Claim, Exam, ExamSession, Mission, User
+from imagin.models import Bureau, Claim, ClaimCount, Exam, ExamSession, Mission, User, bureau_member
 
 
 @dataclass(frozen=True)
@@ -58,42 +93,288 @@ class QueuePage:
     pages: int
 
 
-def _filtered(query, filters: QueueFilters, today: dt.date):
-    query = query.where(managed_missions())
-    if filters.session_id is not None:
-        query = query.where(Mission.session_id == filters.session_id)
-    if filters.exam_id is not None:
-        query = query.where(Mission.exam_id == filters.exam_id)
-    if filters.status is not None:
-        query = query.where(status_condition(filters.status, today))
+# Literals, not bound parameters: SQLite and PostgreSQL then match the partial index
+# ix_claim_waiting, whose WHERE clause is exactly this.
+_VALIDATED = literal_column(f"'{PartStatus.VALIDATED.value}'")
+WAITING = or_(Claim.pay_status == _VALIDATED, Claim.travel_status == _VALIDATED)
+# The segments of the queue, in its order on each database (see the module's docstring).
+WAITING_SEGMENT, NEVER_VALIDATED, VALIDATED = "waiting", "never_validated", "validated"
+SEGMENTS = {
+    "sqlite": (WAITING_SEGMENT, NEVER_VALIDATED, VALIDATED),
+    "postgresql": (WAITING_SEGMENT, VALIDATED, NEVER_VALIDATED),
+}
+# Statuses whose claims the counts table can count: "en cours" and "non validé" also
+# depend on today's date against the mission's end.
+_DATED = frozenset({PartStatus.IN_PROGRESS, PartStatus.NOT_VALIDATED})
+
+
+def managed_bureau_list() -> list[int]:
+    """Ids of the bureaus the current user manages (every bureau for an admin), once a request."""
+    if "managed_bureaus" not in g:
+        query = (
+            select(Bureau.id)
+            if current_user.role == Role.ADMIN
+            else select(bureau_member.c.bureau_id).where(bureau_member.c.user_id == current_user.id)
+        )
+        g.managed_bureaus = sorted(get_db().scalars(query))
+    return g.managed_bureaus
+
+
+@dataclass(frozen=True)
+class _CountRow:
+    session_id: int
+    session_label: str
+    pay: str
+    travel: str
+    validated: bool
+    n: int
+
+
+def _count_rows() -> list[_CountRow]:
+    """The claim_count rows of the current user's bureaus, read once a request.
+
+    A few dozen rows per bureau and session: the queue's totals and the table of
+    counts are both computed from them.
+    """
+    if "claim_counts" not in g:
+        rows = get_db().execute(
+            select(
+                ClaimCount.session_id,
+                ExamSession.label,
+                ClaimCount.pay_status,
+                ClaimCount.travel_status,
+                ClaimCount.validated,
+                ClaimCount.n,
+            )
+            .join(ExamSession, ExamSession.id == ClaimCount.session_id)
+            .where(ClaimCount.bureau_id.in_(managed_bureau_list()), ClaimCount.n > 0)
+        )
+        g.claim_counts = [_CountRow(*row) for row in rows]
+    return g.claim_counts
+
+
+# What finds a page's claims. By default the segments' indexes, in the queue's order.
+# A filter that picks a small set by an index of its own drives instead: that set is
+# found by it and sorted, which costs what the set holds, never the whole bureau.
+BY_ORDER, BY_NUMBER, BY_NAME, BY_EXAM, BY_END = "order", "number", "name", "exam", "end"
+
+
+def _driver(filters: QueueFilters) -> str:
     if filters.number is not None:
-        query = query.where(
+        return BY_NUMBER
+    if filters.name:
+        return BY_NAME
+    if filters.exam_id is not None:
+        return BY_EXAM  # mission(bureau_id, exam_id)
+    if filters.status is PartStatus.IN_PROGRESS:
+        return BY_END  # mission(bureau_id, ends_on): the missions not yet ended
+    return BY_ORDER
+
+
+def _unindexed(column):
+    """``column`` as an expression SQLite does not look up by index ("+ 0"): when another
+    index drives, its planner would otherwise rather find every matching row by this
+    column (a whole bureau or session), then sort them all. PostgreSQL's planner weighs
+    both from its statistics, which "+ 0" would blind: the column stays as it is."""
+    return column + 0 if get_db().get_bind().dialect.name == "sqlite" else column
+
+
+def _unindexed_date(column):
+    return func.coalesce(column, None) if get_db().get_bind().dialect.name == "sqlite" else column
+
+
+def _in_bureaus(bureaus: list[int], driver: str) -> ColumnElement[bool]:
+    column = Mission.bureau_id if driver in (BY_EXAM, BY_END) else _unindexed(Mission.bureau_id)
+    return column.in_(bureaus)
+
+
+def _filter_conditions(filters: QueueFilters, today: dt.date) -> list[ColumnElement[bool]]:
+    """The filters as SQL conditions on mission and claim (and user_account, by id).
+
+    New filters go here, as conditions on mission or claim columns; a filter that can
+    select a small part of a bureau gets an index led by bureau_id and a driver above.
+    """
+    conditions: list[ColumnElement[bool]] = []
+    if filters.session_id is not None:
+        # A session is a large part of a bureau: never what drives (see _unindexed).
+        conditions.append(_unindexed(Mission.session_id) == filters.session_id)
+    if filters.exam_id is not None:
+        conditions.append(Mission.exam_id == filters.exam_id)
+    if filters.status is not None:
+        conditions.append(status_condition(filters.status, today))
+    if filters.number is not None:
+        conditions.append(
             Mission.number == (filters.number if 0 < filters.number <= MAX_MISSION_NUMBER else -1)
         )
     if filters.name:
         pattern = f"%{filters.name.strip().lower()}%"
-        query = query.where(
-            or_(
-                func.lower(User.last_name).like(pattern),
-                func.lower(User.first_name).like(pattern),
-                func.lower(User.email).like(pattern),
+        conditions.append(
+            Mission.intervenant_id.in_(
+                select(User.id).where(
+                    or_(
+                        func.lower(User.last_name).like(pattern),
+                        func.lower(User.first_name).like(pattern),
+                        func.lower(User.email).like(pattern),
+                    )
+                )
             )
         )
-    return query
+    return conditions
+
+
+def _segment_condition(segment: str) -> ColumnElement[bool]:
+    if segment == WAITING_SEGMENT:
+        return WAITING
+    if segment == NEVER_VALIDATED:
+        # Read by mission: claim(validated_at) must not be where the planner starts.
+        return and_(not_(WAITING), _unindexed_date(Claim.validated_at).is_(None))
+    return and_(not_(WAITING), Claim.validated_at.is_not(None))
+
+
+def _segment_of_row(row: _CountRow) -> str:
+    if PartStatus.VALIDATED in (row.pay, row.travel):
+        return WAITING_SEGMENT
+    return VALIDATED if row.validated else NEVER_VALIDATED
+
+
+def _counted(bureaus: list[int], conditions: list, driver: str) -> dict[str, int]:
+    """Claims per segment matching ``conditions``, counted from the claims."""
+    segment = case(
+        (WAITING, WAITING_SEGMENT),
+        (Claim.validated_at.is_(None), NEVER_VALIDATED),
+        else_=VALIDATED,
+    )
+    rows = get_db().execute(
+        select(segment, func.count())
+        .select_from(Mission)
+        .join(Mission.claim)
+        .where(_in_bureaus(bureaus, driver), *conditions)
+        .group_by(segment)
+    )
+    return dict(rows.all())
+
+
+def _segment_totals(
+    bureaus: list[int], filters: QueueFilters, conditions: list, today: dt.date
+) -> dict[str, int]:
+    """How many claims of each segment match the filters.
+
+    From claim_count when only the session and the status filter; "en cours" and
+    "non validé" also depend on the date: the claims not yet ended are counted (few,
+    by mission(bureau_id, ends_on)), and "non validé" is the rest of the stored ones.
+    """
+    totals = dict.fromkeys((WAITING_SEGMENT, NEVER_VALIDATED, VALIDATED), 0)
+    driver = _driver(filters)
+    if driver not in (BY_ORDER, BY_END):
+        totals.update(_counted(bureaus, conditions, driver))
+        return totals
+    stored = PartStatus.NOT_VALIDATED if filters.status in _DATED else filters.status
+    for row in _count_rows():
+        if filters.session_id is not None and row.session_id != filters.session_id:
+            continue
+        if stored is not None and stored not in (row.pay, row.travel):
+            continue
+        totals[_segment_of_row(row)] += row.n
+    if filters.status in _DATED:
+        in_progress = replace(filters, status=PartStatus.IN_PROGRESS)
+        running = _counted(bureaus, _filter_conditions(in_progress, today), BY_END)
+        if filters.status is PartStatus.IN_PROGRESS:
+            totals = dict.fromkeys(totals, 0) | running
+        else:
+            totals = {name: n - running.get(name, 0) for name, n in totals.items()}
+    return totals
+
+
+def _segment_rows(
+    segment: str, rank: int, bureaus: list[int], conditions: list, offset, limit, driver: str
+):
+    """One segment's rows of the page, in the queue's order, read from its index
+    (or found by the driving filter's index, then sorted)."""
+    where = [_segment_condition(segment), *conditions]
+
+    def key(column):
+        # A small set found by its own index is sorted: an ORDER BY that no index
+        # matches keeps the planner from walking a whole segment's index instead.
+        return column if driver == BY_ORDER else func.coalesce(column, None)
+
+    columns = (
+        Mission.id.label("id"),
+        literal(rank).label("rank"),
+        Claim.validated_at.label("validated_at"),
+        Mission.starts_on.label("starts_on"),
+        Mission.number.label("number"),
+    )
+    if segment != NEVER_VALIDATED:
+        # Driven by the claim's validation date (partial index for the waiting ones).
+        return (
+            select(*columns)
+            .select_from(Claim)
+            .join(Claim.mission)
+            .where(_in_bureaus(bureaus, driver), *where)
+            .order_by(key(Claim.validated_at), key(Mission.starts_on).desc(), key(Mission.number))
+            .limit(limit)
+            .offset(offset)
+            .subquery()
+        )
+    # Driven by (bureau, starts_on DESC, number): each bureau's first rows in order,
+    # then merged, so no bureau is ever sorted as a whole.
+    per_bureau = [
+        select(*columns)
+        .select_from(Mission)
+        .join(Mission.claim)
+        .where(Mission.bureau_id == bureau, *where)
+        .order_by(key(Mission.starts_on).desc(), key(Mission.number))
+        .limit(offset + limit)
+        .subquery()
+        for bureau in bureaus
+    ]
+    merged = (
+        per_bureau[0]
+        if len(per_bureau) == 1
+        else union_all(*(select(part) for part in per_bureau)).subquery()
+    )
+    return (
+        select(merged)
+        .order_by(merged.c.starts_on.desc(), merged.c.number)
+        .limit(limit)
+        .offset(offset)
+        .subquery()
+    )
 
 
 def queue(filters: QueueFilters, *, page: int, per_page: int, today: dt.date) -> QueuePage:
-    """Claims of the gestionnaire's bureaus, the oldest validated by their intervenant first."""
+    """Claims of the gestionnaire's bureaus, the oldest validated by their intervenant first.
+
+    Two queries whatever the filters and the page: the totals (none when claim_count
+    answers), and the page's rows with what they show.
+    """
     db = get_db()
-    base = _filtered(select(Mission).join(Mission.claim).join(Mission.intervenant), filters, today)
-    total = db.scalar(select(func.count()).select_from(base.subquery())) or 0
+    bureaus = managed_bureau_list()
+    conditions = _filter_conditions(filters, today)
+    totals = _segment_totals(bureaus, filters, conditions, today)
+    total = sum(totals.values())
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
-    waiting = or_(
-        Claim.pay_status == PartStatus.VALIDATED, Claim.travel_status == PartStatus.VALIDATED
-    )
+    offset, wanted, parts = (page - 1) * per_page, per_page, []
+    driver = _driver(filters)
+    order = SEGMENTS.get(db.get_bind().dialect.name, SEGMENTS["postgresql"])
+    for rank, segment in enumerate(order):
+        if wanted <= 0:
+            break
+        if offset >= totals[segment]:
+            offset -= totals[segment]
+            continue
+        taken = min(wanted, totals[segment] - offset)
+        parts.append(_segment_rows(segment, rank, bureaus, conditions, offset, taken, driver))
+        wanted -= taken
+        offset = 0
+    if not parts:
+        return QueuePage([], total, page, pages)
+    rows = parts[0] if len(parts) == 1 else union_all(*(select(p) for p in parts)).subquery()
     missions = db.scalars(
-        base.options(
+        select(Mission)
+        .join(rows, rows.c.id == Mission.id)
+        .options(
             joinedload(Mission.exam),
             joinedload(Mission.session),
             joinedload(Mission.mission_type),
@@ -101,47 +382,38 @@ def queue(filters: QueueFilters, *, page: int, per_page: int, today: dt.date) ->
             joinedload(Mission.claim),
             joinedload(Mission.intervenant),
         )
-        .order_by(
-            case((waiting, 0), else_=1),
-            Claim.validated_at.asc(),
-            Mission.starts_on.desc(),
-            Mission.number,
-        )
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+        .order_by(rows.c.rank, rows.c.validated_at, rows.c.starts_on.desc(), rows.c.number)
     ).all()
     return QueuePage(list(missions), total, page, pages)
 
 
 def status_counts() -> dict[str, dict[str, int]]:
-    """Parts per session and stored status (two grouped queries, whatever the number)."""
-    db = get_db()
+    """Parts per session and stored status, read from claim_count."""
     counts: dict[str, dict[str, int]] = {}
-    for column in (Claim.pay_status, Claim.travel_status):
-        rows = db.execute(
-            select(ExamSession.label, column, func.count())
-            .select_from(Mission)
-            .join(Mission.claim)
-            .join(Mission.session)
-            .where(managed_missions())
-            .group_by(ExamSession.label, column)
-        )
-        for session_label, status, count in rows:
-            by_status = counts.setdefault(session_label, {})
-            by_status[status] = by_status.get(status, 0) + count
+    for row in _count_rows():
+        by_status = counts.setdefault(row.session_label, {})
+        for status in (row.pay, row.travel):
+            by_status[status] = by_status.get(status, 0) + row.n
     return dict(sorted(counts.items(), reverse=True))
 
 
-def filter_choices() -> tuple[list[ExamSession], list[Exam]]:
-    """Sessions and exams that have missions in the gestionnaire's bureaus."""
+def filter_choices() -> tuple[list[Row], list[Row]]:
+    """Sessions (id, label) and exams (id, name) that have missions in the gestionnaire's bureaus.
+
+    One indexed EXISTS per session and per exam (mission(bureau_id, session_id) and
+    mission(bureau_id, exam_id)): the cost follows the number of sessions and exams,
+    not of missions. Plain rows: the form only shows them.
+    """
     db = get_db()
-    managed = select(Mission.session_id, Mission.exam_id).where(managed_missions()).subquery()
-    sessions = db.scalars(
-        select(ExamSession)
-        .where(ExamSession.id.in_(select(managed.c.session_id)))
+    bureaus = managed_bureau_list()
+    sessions = db.execute(
+        select(ExamSession.id, ExamSession.label)
+        .where(exists().where(Mission.session_id == ExamSession.id, Mission.bureau_id.in_(bureaus)))
         .order_by(ExamSession.code.desc())
     ).all()
-    exams = db.scalars(
-        select(Exam).where(Exam.id.in_(select(managed.c.exam_id))).order_by(Exam.name)
+    exams = db.execute(
+        select(Exam.id, Exam.name)
+        .where(exists().where(Mission.exam_id == Exam.id, Mission.bureau_id.in_(bureaus)))
+        .order_by(Exam.name)
     ).all()
     return list(sessions), list(exams)

@@ -12,6 +12,7 @@ from imagin.models.claims import (
     ReceiptLink,
     TravelLeg,
 )
+from imagin.models.counts import ClaimCount
 from imagin.models.identities import AuthEvent, PortalEstablishment, PortalIdentity
 from imagin.models.mail import OutgoingMail, PasswordLinkRequest
 from imagin.models.missions import (
@@ -30,6 +31,7 @@ __all__ = [
     "AuthEvent",
     "Bureau",
     "Claim",
+    "ClaimCount",
     "Document",
     "Exam",
     "ExamCentre",

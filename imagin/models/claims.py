@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, func
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from imagin.db import Base
@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from imagin.models.people import User
 
 STATUS_LENGTH = 30
+
+# The claims waiting for the DEC: a part validated by its intervenant. Written with
+# literals so that SQLite and PostgreSQL match it to the partial index below.
+WAITING_FOR_DEC = "pay_status = 'valide' OR travel_status = 'valide'"
 
 
 class Claim(Base):
@@ -47,6 +51,17 @@ class Claim(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
     __mapper_args__ = {"version_id_col": version}
+    # The DEC queue lists the claims waiting for it, the oldest validated first, from
+    # this small index; the others by their validation date from the second one.
+    __table_args__ = (
+        Index(
+            "ix_claim_waiting",
+            "validated_at",
+            sqlite_where=text(WAITING_FOR_DEC),
+            postgresql_where=text(WAITING_FOR_DEC),
+        ),
+        Index("ix_claim_validated_at", "validated_at"),
+    )
 
     mission: Mapped[Mission] = relationship(back_populates="claim")
     validated_by: Mapped[User | None] = relationship()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, func
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from imagin.db import Base
@@ -56,11 +56,21 @@ class MissionType(Base):
 
 class Mission(Base):
     __tablename__ = "mission"
+    # The DEC queue (imagin.manage.queries): the filter choices ask "does this bureau
+    # have a mission of this session / exam?", the claims never validated are listed per
+    # bureau in the queue's order straight from the index, and "en cours" are the
+    # missions not yet ended.
+    __table_args__ = (
+        Index("ix_mission_bureau_session", "bureau_id", "session_id"),
+        Index("ix_mission_bureau_exam", "bureau_id", "exam_id"),
+        Index("ix_mission_queue", "bureau_id", text("starts_on DESC"), "number"),
+        Index("ix_mission_bureau_ends_on", "bureau_id", "ends_on"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[int] = mapped_column(unique=True)
     intervenant_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
-    exam_id: Mapped[int] = mapped_column(ForeignKey("exam.id"))
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exam.id"), index=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("exam_session.id"), index=True)
     mission_type_id: Mapped[int] = mapped_column(ForeignKey("mission_type.id"))
     centre_id: Mapped[int] = mapped_column(ForeignKey("exam_centre.id"))
