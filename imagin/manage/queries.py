@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from imagin.db import get_db
 from imagin.domain.roles import Role
+from imagin.domain.service_fait import ServiceFait
 from imagin.domain.status import PartStatus, effective_status
 from imagin.domain.transitions import Action, allowed_actions
 from imagin.manage.access import managed_missions
@@ -24,6 +25,8 @@ class QueueFilters:
     status: PartStatus | None = None
     name: str = ""
     number: int | None = None
+    # Through ix_mission_bureau_service_fait.
+    service_fait: ServiceFait | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ def _filtered(query, filters: QueueFilters, today: dt.date):
         query = query.where(Mission.exam_id == filters.exam_id)
     if filters.status is not None:
         query = query.where(status_condition(filters.status, today))
+    if filters.service_fait is not None:
+        query = query.where(Mission.service_fait == filters.service_fait.value)
     if filters.number is not None:
         query = query.where(
             Mission.number == (filters.number if 0 < filters.number <= MAX_MISSION_NUMBER else -1)

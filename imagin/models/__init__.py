@@ -21,6 +21,7 @@ from imagin.models.missions import (
     Mission,
     MissionDay,
     MissionType,
+    centre_chief,
 )
 from imagin.models.people import Bureau, User, bureau_member
 from imagin.models.rates import RateRow
@@ -51,4 +52,5 @@ __all__ = [
     "TravelLeg",
     "User",
     "bureau_member",
+    "centre_chief",
 ]
