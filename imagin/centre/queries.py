@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from itertools import groupby
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from imagin.centre.access import chief_centre_ids
 from imagin.db import get_db

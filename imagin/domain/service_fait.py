@@ -107,7 +107,8 @@ def service_fait_change(
     reason = (reason or "").strip() or None
     if certifier is Certifier.OTHER:
         raise ServiceFaitRefused(
-            "Seul le chef de centre de la mission, ou la DEC pour lui, peut certifier le service fait."
+            "Seul le chef de centre de la mission, ou la DEC pour lui, "
+            "peut certifier le service fait."
         )
     if certifier is Certifier.DEC and action is ServiceFaitAction.FLAG:
         raise ServiceFaitRefused("Seul le chef de centre peut signaler une mission.")
