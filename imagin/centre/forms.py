@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from wtforms import DateField, SelectField, SelectMultipleField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.fields import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from imagin.domain.service_fait import ServiceFait
 from imagin.forms import Form, QueryForm
@@ -19,15 +20,16 @@ class PeriodForm(QueryForm):
     end = DateField("Au", validators=[Optional()])
     state = SelectField(
         "Service fait",
-        choices=[("", "Toutes les missions")] + [(s.value, s.label) for s in ServiceFait],
+        choices=[SelectChoice("", "Toutes les missions")]
+        + [SelectChoice(s.value, s.label) for s in ServiceFait],
         validators=[Optional()],
     )
 
     def validate_end(self, field) -> None:
         if self.start.data and field.data and field.data < self.start.data:
-            raise ValueError("La fin de la période doit suivre son début.")
+            raise ValidationError("La fin de la période doit suivre son début.")
         if self.start.data and field.data and field.data - self.start.data > MAX_PERIOD:
-            raise ValueError("Choisissez une période d'un an au plus.")
+            raise ValidationError("Choisissez une période d'un an au plus.")
 
     def cleaned(self, today: dt.date) -> tuple[dt.date, dt.date, ServiceFait | None]:
         """The period (the last 31 days by default) and the state asked for."""
