@@ -252,3 +252,36 @@ def test_the_chef_cannot_certify_before_the_end_nor_a_cancelled_mission(app, che
     assert "Mission 1050 : La mission est annulée" in html
     assert "Mission 1120 : La mission n'est pas terminée" in html
     assert service_fait_of(app, 1120)[0] == service_fait_of(app, 1050)[0] == "a_certifier"
+
+
+def test_the_admin_attaches_a_chef_de_centre_and_sets_a_bureau(app):
+    admin = signed_in_as(app, "admin@example.fr")
+    page = admin.get("/admin/service-fait")
+    assert page.status_code == 200
+    html = plain(page.get_data(as_text=True))
+    assert "Henri ROUSSEL" in html
+    token = csrf_from(html)
+    with database(app) as db:
+        from imagin.models import ExamCentre
+
+        centre_id = db.scalar(select(ExamCentre.id).where(ExamCentre.code == "0141555K"))
+        bureau_id = db.scalar(select(Bureau.id).where(Bureau.code == "DEC2"))
+    url = f"/admin/service-fait/centres/{centre_id}/chefs"
+    bad = admin.post(url, data={"csrf_token": token, f"c{centre_id}-email": "pas-une-adresse"})
+    assert bad.status_code == 422
+    assert "Cette adresse e-mail n'est pas valide." in plain(bad.get_data(as_text=True))
+    convoked = admin.post(url, data={"csrf_token": token, f"c{centre_id}-email": CLAIRE})
+    assert convoked.status_code == 422
+    assert (
+        admin.post(url, data={"csrf_token": token, f"c{centre_id}-email": CHEF}).status_code == 303
+    )
+    chef = signed_in_as(app, CHEF)
+    html = chef.get("/centre?start=2024-06-01&end=2024-06-30").get_data(as_text=True)
+    assert "LYCEE HOTELIER FRANCOIS RABELAIS" in html
+    off = admin.post(f"/admin/service-fait/bureaux/{bureau_id}", data={"csrf_token": token})
+    assert off.status_code == 303
+    with database(app) as db:
+        assert db.get(Bureau, bureau_id).service_fait_required is False
+    # Everyone but an admin: a 404.
+    assert chef.get("/admin/service-fait").status_code == 404
+    assert signed_in_as(app, GESTIONNAIRE).get("/admin/service-fait").status_code == 404
