@@ -156,3 +156,6 @@ REQUEST_LOG = True
 # (no token set: no /metrics). `imagin serve --metrics-port` serves them on a
 # separate port of its own instead.
 METRICS_TOKEN = None
+# "Where is my money": the usual number of months between a payment batch and the
+# payslip that pays it, in this académie (IMAGIN_PAYMENT_DELAY_MONTHS=2).
+PAYMENT_DELAY_MONTHS = 1

@@ -95,3 +95,45 @@ def test_the_dec_waits_for_the_service_fait_only_when_its_bureau_requires_it():
     )
     # Declared not done: there is no work to certify.
     assert service_fait_refusal(PartStatus.NOT_DONE, ServiceFait.PENDING, required=True) is None
+
+
+def test_the_payslip_expected_after_a_batch_and_separate_payments():
+    from imagin.domain.payment_path import (
+        expected_payslip,
+        month_label,
+        part_path,
+        separate_payments,
+    )
+    from imagin.domain.status import Part
+
+    assert expected_payslip(dt.date(2023, 6, 18), 2) == dt.date(2023, 8, 1)
+    assert expected_payslip(dt.date(2023, 11, 30), 2) == dt.date(2024, 1, 1)
+    assert expected_payslip(dt.date(2023, 12, 1), 1) == dt.date(2024, 1, 1)
+    assert month_label(dt.date(2024, 1, 1)) == "janvier 2024"
+
+    def path(part, status, batch=None):
+        return part_path(
+            part,
+            status,
+            convoked=dt.datetime(2023, 5, 1),
+            declared=dt.datetime(2023, 6, 16),
+            service_fait=ServiceFait.CERTIFIED,
+            service_fait_at=dt.datetime(2023, 6, 16),
+            service_fait_required=True,
+            approved=dt.datetime(2023, 6, 17),
+            batch_at=batch,
+            delay_months=1,
+        )
+
+    pay = path(Part.PAY, PartStatus.IN_PAYMENT, dt.datetime(2023, 6, 18))
+    travel = path(Part.TRAVEL, PartStatus.IN_PAYMENT, dt.datetime(2023, 7, 3))
+    assert pay.steps[-1].label == "Versement attendu sur la paie de juillet 2023"
+    assert separate_payments(pay, travel) == (
+        "La rémunération et les frais de déplacement sont versés séparément : la rémunération "
+        "sur la paie de juillet 2023, les frais de déplacement sur la paie d'août 2023."
+    )
+    same = path(Part.TRAVEL, PartStatus.IN_PAYMENT, dt.datetime(2023, 6, 30))
+    assert separate_payments(pay, same) is None
+    assert path(Part.TRAVEL, PartStatus.NO_COSTS) is None
+    waiting = path(Part.TRAVEL, PartStatus.APPROVED)
+    assert waiting.payslip is None and waiting.summary == "Pas encore mis en paiement."
