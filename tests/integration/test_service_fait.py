@@ -285,3 +285,37 @@ def test_the_admin_attaches_a_chef_de_centre_and_sets_a_bureau(app):
     # Everyone but an admin: a 404.
     assert chef.get("/admin/service-fait").status_code == 404
     assert signed_in_as(app, GESTIONNAIRE).get("/admin/service-fait").status_code == 404
+
+
+def test_the_chef_page_keeps_its_queries_with_300_missions_and_uses_its_index(app, chef):
+    import datetime as dt
+
+    from sqlalchemy import text
+
+    from tests.conftest import add_missions, count_queries
+
+    url = "/centre?start=2021-01-01&end=2021-12-31"
+    add_missions(app, CLAIRE, 2, first_number=300_000, day=dt.date(2021, 12, 1))
+    with count_queries(app) as few:
+        chef.get(url)
+    add_missions(app, "paul.durand@example.fr", 300, first_number=200_000, day=dt.date(2021, 1, 1))
+    with count_queries(app) as many:
+        response = chef.get(url)
+    assert (
+        len(re.findall(r'name="selected" value="[23]\d{5}"', response.get_data(as_text=True)))
+        == 302
+    )
+    assert len(many) == len(few) <= 6
+    if app.config["DATABASE_URL"].startswith("sqlite"):
+        with database(app) as db:
+            plan = " ".join(
+                str(row)
+                for row in db.execute(
+                    text(
+                        "EXPLAIN QUERY PLAN SELECT id FROM mission "
+                        "WHERE centre_id IN (1, 2) AND starts_on BETWEEN '2021-01-01' AND "
+                        "'2021-12-31'"
+                    )
+                )
+            )
+            assert "ix_mission_centre_starts_on" in plan
