@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import select, update
 
-from imagin.models import AuditEvent, Bureau, Mission
+from imagin.models import AuditEvent, Bureau, Mission, User
 from tests.builders import claim_of, validate
 from tests.conftest import CLAIRE, GESTIONNAIRE, AuthActions, csrf_from, database, plain
 
@@ -319,3 +319,38 @@ def test_the_chef_page_keeps_its_queries_with_300_missions_and_uses_its_index(ap
                 )
             )
             assert "ix_mission_centre_starts_on" in plan
+
+
+def test_a_head_of_establishment_in_the_chief_group_is_chef_de_centre_through_the_portal(
+    database_url, tmp_path
+):
+    from imagin import create_app
+    from tests.integration.test_portal_headers import portal_config, through_portal
+
+    app = create_app(
+        portal_config(database_url, tmp_path, SSO_CHIEF_GROUPS=["IMAGIN-CHEFS-CENTRE"])
+    )
+    try:
+        client = app.test_client()
+        heads_lycee_alain = {
+            "ctgrps": "PERDIR,imagin-chefs-centre",
+            "FrEduRneResp": "0610001A$UAJ$PU$N$T3$LYC$340",
+        }
+        response = through_portal(client, "/", **heads_lycee_alain)
+        assert response.status_code in (302, 303) and response.location.endswith("/centre")
+        html = client.get("/centre?start=2026-12-01&end=2026-12-31").get_data(as_text=True)
+        assert "LYCEE ALAIN" in html and "1120" in html
+        # The prison centre is not one he heads: 404.
+        assert client.get("/centre/missions/621/signaler").status_code == 404
+        with database(app) as db:
+            user = db.scalar(select(User).where(User.email == "jeanne.dupont@ac-orleans-tours.fr"))
+            assert user.role == "chef_centre"
+        # He no longer heads it: the portal takes the right away at the next sign-in.
+        other = app.test_client()
+        through_portal(other, "/", ctgrps="PERDIR,imagin-chefs-centre", FrEduRneResp=None)
+        assert other.get("/centre").status_code == 404
+        with database(app) as db:
+            user = db.scalar(select(User).where(User.email == "jeanne.dupont@ac-orleans-tours.fr"))
+            assert user.role == "intervenant"
+    finally:
+        app.extensions["imagin.engine"].dispose()
