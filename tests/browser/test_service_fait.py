@@ -85,6 +85,12 @@ def test_the_chef_certifies_621_then_the_dec_validates(
 def test_the_printed_recapitulatif_and_its_pdf(new_context, viewport):
     page, errors = open_page(new_context, viewport=viewport, accept_downloads=True)
     sign_in(page, CLAIRE)
+    page.goto("/missions/702/suivi")
+    path = page.locator(".money-path")
+    expect(path).to_contain_text("Mis en paiement (lot de paiement) — le 18/06/2023")
+    expect(path).to_contain_text("Versement attendu sur la paie de juillet 2023")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"16-suivi-argent-{viewport['width']}.png", full_page=True)
     page.goto("/missions/1010/recapitulatif")
     page.emulate_media(media="print")
     expect(page.locator(".site-header")).to_be_hidden()
