@@ -36,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from imagin import (
         auth,
+        centre,
         claims,
         cli,
         demo,
@@ -54,6 +55,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(profile.bp)
     app.register_blueprint(manage.bp)
     app.register_blueprint(documents.bp)
+    app.register_blueprint(centre.bp)
+    app.register_blueprint(centre.admin_bp)
     demo.init_app(app)
     cli.init_app(app)
     documents.init_app(app)

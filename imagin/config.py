@@ -102,6 +102,9 @@ SSO_SHARED_SECRET_HEADER = "X-Imagin-Portal-Secret"  # noqa: S105  (a header nam
 SSO_HEADERS: dict[str, str] = {}
 # Portal group -> DEC bureau code(s), e.g. {"IMAGIN-DEC2": "DEC2"}: the gestionnaires.
 SSO_GROUP_BUREAUS: dict[str, str] = {}
+# Portal groups of the chefs de centre, e.g. ["IMAGIN-CHEFS-CENTRE"]: each is chef de centre
+# of the exam centres whose code is a UAI he heads (FrEduRneResp). Empty: admins attach them.
+SSO_CHIEF_GROUPS: list[str] = []
 # Where "se connecter avec le portail" sends a visitor who did not come through the portal,
 # and where sign-out sends staff when the portal gave no FrEduUrlRetour.
 SSO_PORTAL_URL = None
@@ -156,3 +159,6 @@ REQUEST_LOG = True
 # (no token set: no /metrics). `imagin serve --metrics-port` serves them on a
 # separate port of its own instead.
 METRICS_TOKEN = None
+# "Where is my money": the usual number of months between a payment batch and the
+# payslip that pays it, in this académie (IMAGIN_PAYMENT_DELAY_MONTHS=2).
+PAYMENT_DELAY_MONTHS = 1

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from imagin import clock
 from imagin.domain.refs import ReceiptRef
 from imagin.domain.roles import Role
+from imagin.domain.service_fait import ServiceFait, ServiceFaitAction
 from imagin.domain.status import Part
 from imagin.domain.status import PartStatus as S
 from imagin.domain.transitions import Action
@@ -49,7 +50,13 @@ ACCOUNTS = (
     ("paul.durand@example.fr", Role.INTERVENANT, "Paul", "Durand"),
     ("dec.orleans@example.fr", Role.GESTIONNAIRE, "Nadia", "Lefèvre"),
     ("admin@example.fr", Role.ADMIN, "Alex", "Admin"),
+    ("chef.alencon@example.fr", Role.CHEF_CENTRE, "Henri", "Roussel"),
 )
+# The chef de centre's exam centres (both in Alençon).
+CHIEF_CENTRES = ("06112932", "0610001A")
+# Parts the DEC has or had to check: their centre certified the service fait (mission 621,
+# still to enter, waits for it).
+CERTIFIED_WHEN = frozenset({S.VALIDATED, S.APPROVED, S.IN_PAYMENT, S.NOT_DONE})
 
 BUREAUS = (
     (
@@ -512,6 +519,8 @@ def load_demo(session: Session, password_hash: str, today: dt.date, *, storage: 
     exams = {name: Exam(name=name, rate_class=rc) for name, rc in EXAMS}
     sessions = {code: ExamSession(code=code, label=label) for code, label in SESSIONS}
     centres = {code: ExamCentre(code=code, name=n, commune=c) for code, n, c in CENTRES}
+    for code in CHIEF_CENTRES:
+        centres[code].chiefs.append(users["chef.alencon@example.fr"])
     types = {label: MissionType(label=label, pay_basis=b) for label, b in MISSION_TYPES}
     session.add_all(
         [*bureaus.values(), *exams.values(), *sessions.values(), *centres.values(), *types.values()]
@@ -578,6 +587,20 @@ def _add_mission(session, spec: DemoMission, users, bureaus, exams, sessions, ce
     session.add(mission)
     convoked = _at(first_day - dt.timedelta(days=30), 10)
     session.add(AuditEvent(mission=mission, action="convocation", at=convoked))
+    if {spec.pay, spec.travel_status} & CERTIFIED_WHEN:
+        chief = users["chef.alencon@example.fr"] if spec.centre in CHIEF_CENTRES else None
+        mission.service_fait = ServiceFait.CERTIFIED.value
+        mission.service_fait_at = _at(last_day + dt.timedelta(days=1), 9)
+        mission.service_fait_by = chief
+        session.add(
+            AuditEvent(
+                mission=mission,
+                action=ServiceFaitAction.CERTIFY.value,
+                actor=chief,
+                detail={"before": ServiceFait.PENDING.value, "after": ServiceFait.CERTIFIED.value},
+                at=mission.service_fait_at,
+            )
+        )
     owner = users[spec.owner]
     for step, (action, part, before, after, actor) in enumerate(spec.history, start=1):
         # What the travel amounts were computed from, as validation records it: no car km

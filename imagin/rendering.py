@@ -221,6 +221,13 @@ def status_label(value: str | PartStatus) -> str:
     return PartStatus(value).label
 
 
+def service_fait_label(value: str) -> str:
+    """ "À certifier", "Service fait certifié", "Signalé par le centre"."""
+    from imagin.domain.service_fait import ServiceFait
+
+    return ServiceFait(value).label
+
+
 def part_label(value: str | Part) -> str:
     """ "rémunération" or "déplacement"."""
     return Part(value).label
@@ -247,6 +254,7 @@ def init_app(app: Flask) -> None:
         euros=euros,
         status_label=status_label,
         part_label=part_label,
+        service_fait_label=service_fait_label,
         status_badge=status_badge,
         event_label=event_label,
         duration=format_duration,

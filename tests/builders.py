@@ -499,3 +499,14 @@ def multi(fields: list[tuple[str, str]]) -> dict[str, list[str]]:
     for name, value in fields:
         data.setdefault(name, []).append(value)
     return data
+
+
+def certify_service_fait(app, number: int = 621) -> None:
+    """The chef de centre certified the mission's service fait (its bureau requires it)."""
+    with database(app) as db:
+        db.execute(
+            update(Mission)
+            .where(Mission.number == number)
+            .values(service_fait="certifie", service_fait_at=dt.datetime(2022, 12, 5, 9))
+        )
+        db.commit()

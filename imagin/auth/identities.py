@@ -353,7 +353,14 @@ def _apply_group_rights(
             "IMAGIN_SSO_GROUP_BUREAUS names unknown bureaus: %s", ", ".join(sorted(missing))
         )
     before = (user.role, sorted(b.code for b in user.bureaus))
-    role = Role.GESTIONNAIRE if bureaus else Role.INTERVENANT
+    # A chef de centre without DEC groups stays one (see imagin.centre.portal).
+    role = (
+        Role.GESTIONNAIRE
+        if bureaus
+        else Role.CHEF_CENTRE
+        if user.role == Role.CHEF_CENTRE
+        else Role.INTERVENANT
+    )
     after = (role.value, [b.code for b in bureaus])
     if before == after:
         return

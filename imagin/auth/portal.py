@@ -27,6 +27,7 @@ from imagin.auth.portal_headers import (
 )
 from imagin.auth.profile import PortalProfile
 from imagin.auth.sso import SsoSettings
+from imagin.centre.portal import apply_chief_rights
 from imagin.db import UNSAFE_METHODS, get_db, write_intent
 from imagin.models import PortalIdentity, User
 from imagin.models.identities import HEADERS
@@ -90,6 +91,7 @@ def sign_in(profile: PortalProfile) -> User:
                 user = portal_account(
                     db, profile, settings.group_bureaus, where=where(), now=clock.now()
                 )
+                apply_chief_rights(db, user, profile, settings.chief_groups)
                 db.commit()
                 break
             except PortalRefused as refused:

@@ -61,6 +61,8 @@ class SsoSettings:
     headers: Mapping[str, str] = field(default_factory=lambda: dict(HEADER_DEFAULTS))
     # Both portal modes.
     group_bureaus: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Portal groups whose members are chefs de centre of the exam centres they head.
+    chief_groups: frozenset[str] = frozenset()
     portal_url: str | None = None
     logout_url: str | None = None
     # OpenID Connect mode.
@@ -95,6 +97,7 @@ def load_settings(config: Mapping[str, Any]) -> SsoSettings:
         ),
         headers=_names("IMAGIN_SSO_HEADERS", HEADER_DEFAULTS, config.get("SSO_HEADERS"), True),
         group_bureaus=_group_bureaus(config.get("SSO_GROUP_BUREAUS")),
+        chief_groups=_chief_groups(config.get("SSO_CHIEF_GROUPS")),
         portal_url=_url("IMAGIN_SSO_PORTAL_URL", config.get("SSO_PORTAL_URL")),
         logout_url=_url("IMAGIN_SSO_LOGOUT_URL", config.get("SSO_LOGOUT_URL")),
         discovery_url=_url("IMAGIN_OIDC_DISCOVERY_URL", config.get("OIDC_DISCOVERY_URL")),
@@ -195,6 +198,17 @@ def _names(setting: str, defaults: Mapping[str, str], raw: Any, headers: bool) -
         for name in names.values():
             _header_name(setting, name)
     return names
+
+
+def _chief_groups(raw: Any) -> frozenset[str]:
+    """Portal groups of the chefs de centre, from ``["IMAGIN-CHEFS"]`` or ``"A,B"``."""
+    if raw is None or raw == "":
+        return frozenset()
+    if isinstance(raw, str):
+        raw = raw.split(",")
+    if not isinstance(raw, list | tuple) or not all(isinstance(g, str) for g in raw):
+        raise SsoConfigError("IMAGIN_SSO_CHIEF_GROUPS : une liste de groupes du portail attendue.")
+    return frozenset(g.strip().casefold() for g in raw if g.strip())
 
 
 def _group_bureaus(raw: Any) -> dict[str, tuple[str, ...]]:

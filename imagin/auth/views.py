@@ -25,7 +25,7 @@ from imagin.auth.signed_in import SignedInUser, load_signed_in_user
 from imagin.auth.throttle import is_throttled, password_link_allowed, record_failure
 from imagin.auth.tokens import user_for_token
 from imagin.db import get_db
-from imagin.domain.roles import MANAGERS
+from imagin.domain.roles import MANAGERS, Role
 from imagin.extensions import login_manager
 from imagin.mail import wake_sender_after_commit
 from imagin.models import PasswordLinkRequest, User
@@ -46,9 +46,12 @@ login_manager.user_loader(load_signed_in_user)
 
 
 def home_url(user: User | SignedInUser) -> str:
-    """Where a user starts: the DEC's queue for gestionnaires, their missions for others."""
+    """Where a user starts: the DEC's queue for gestionnaires, the service fait to certify
+    for chefs de centre, their missions for others."""
     if user.role in MANAGERS:
         return url_for("manage.index")
+    if user.role == Role.CHEF_CENTRE:
+        return url_for("centre.index")
     return url_for("missions.index")
 
 

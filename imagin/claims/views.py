@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, request, url_for
+from flask import Blueprint, flash, make_response, request, url_for
 from flask_login import current_user, login_required
 
 from imagin import clock
@@ -222,6 +222,33 @@ def recapitulatif(number: int):
     mission = _mission(number)
     form = ValidateForm(data={"version": mission.claim.version})
     return _render_summary(mission, form)
+
+
+@bp.get(MISSION_URL + "/recapitulatif.pdf")
+def recapitulatif_pdf(number: int):
+    """Download the Récapitulatif as a PDF (the intervenant's own mission only)."""
+    from imagin.claims.recap_pdf import recap_lines, render_pdf
+    from imagin.domain.status import effective_status
+
+    mission = _mission(number)
+    db = get_db()
+    today = clock.today()
+    check = check_claim(db, mission, load_rates(db), today)
+    claim = mission.claim
+    statuses = {
+        part.value: effective_status(
+            claim.pay if part is Part.PAY else claim.travel, mission.ends_on, today
+        )
+        for part in Part
+    }
+    pdf = render_pdf(f"Récapitulatif mission {number}", recap_lines(mission, check, statuses))
+    response = make_response(pdf)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="recapitulatif-mission-{number}.pdf"'
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.post(MISSION_URL + "/valider")

@@ -15,6 +15,9 @@ EVENT_LABELS: dict[str, str] = {
     "document_added": "Pièce justificative ajoutée",
     "document_deleted": "Pièce justificative supprimée",
     "document_lost": "Pièce justificative retirée (fichier introuvable)",
+    "service_fait": "Service fait certifié par le centre d'examen",
+    "service_fait_dec": "Service fait certifié par la DEC pour le centre d'examen",
+    "service_fait_flag": "Mission signalée par le centre d'examen",
 }
 
 

@@ -21,6 +21,7 @@ from imagin.domain.money import format_date
 from imagin.domain.pay import NOT_REMUNERATED, PayBasis, PayEntry
 from imagin.domain.receipts import ReceiptCheck
 from imagin.domain.refs import FieldRef, Section
+from imagin.domain.service_fait import ServiceFait
 from imagin.domain.status import EDITABLE_BY_INTERVENANT, PartStatus, edit_refusal
 from imagin.domain.travel import (
     MealTaken,
@@ -39,6 +40,7 @@ __all__ = [
     "not_ended_message",
     "pay_missing",
     "receipts_missing",
+    "service_fait_refusal",
     "travel_missing",
     "validation_possible_from",
 ]
@@ -205,4 +207,28 @@ def approval_refusal(checks: Iterable[ReceiptCheck]) -> str | None:
     return (
         f"justificatif manquant ({' ; '.join(labels)}) : renvoyez la partie pour correction "
         "plutôt que de la valider."
+    )
+
+
+def service_fait_refusal(
+    status: PartStatus, service_fait: ServiceFait, *, required: bool, flag_reason: str | None = None
+) -> str | None:
+    """Why the DEC cannot validate a part yet: its bureau requires the centre's service fait.
+
+    Only a part the intervenant validated waits for it: a mission declared not done
+    has no work to certify.
+    """
+    if not required or PartStatus(status) is not PartStatus.VALIDATED:
+        return None
+    service_fait = ServiceFait(service_fait)
+    if service_fait is ServiceFait.CERTIFIED:
+        return None
+    if service_fait is ServiceFait.FLAGGED:
+        return (
+            f"mission signalée par le centre ({flag_reason or 'sans motif'}) : "
+            "voyez avec le centre, ou renvoyez la partie pour correction."
+        )
+    return (
+        "service fait non certifié par le chef de centre : il est exigé avant la validation "
+        "par la DEC (la DEC peut le certifier pour le centre, avec un motif)."
     )

@@ -13,6 +13,7 @@ from wtforms import (
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from imagin.domain.service_fait import ServiceFait
 from imagin.domain.status import PartStatus
 from imagin.forms import Form, QueryForm
 from imagin.manage.queries import QueueFilters
@@ -25,6 +26,11 @@ class QueueFilterForm(QueryForm):
         "Statut",
         choices=[SelectChoice("", "Tous les statuts")]
         + [SelectChoice(s.value, s.label) for s in PartStatus],
+        validators=[Optional()],
+    )
+    service_fait = SelectField(
+        "Service fait",
+        choices=[SelectChoice("", "Tous")] + [SelectChoice(s.value, s.label) for s in ServiceFait],
         validators=[Optional()],
     )
     name = StringField("Intervenant", validators=[Optional(), Length(max=100)])
@@ -53,6 +59,7 @@ class QueueFilterForm(QueryForm):
             status=PartStatus(status) if status else None,
             name=(value(self.name) or "").strip(),
             number=value(self.number),
+            service_fait=ServiceFait(sf) if (sf := value(self.service_fait)) else None,
         )
         return filters, value(self.page) or 1
 

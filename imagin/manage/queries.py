@@ -46,6 +46,7 @@ from sqlalchemy.orm import joinedload
 
 from imagin.db import get_db
 from imagin.domain.roles import Role
+from imagin.domain.service_fait import ServiceFait
 from imagin.domain.status import PartStatus, effective_status
 from imagin.domain.transitions import Action, allowed_actions
 from imagin.missions.queries import MAX_MISSION_NUMBER, status_condition
@@ -59,6 +60,8 @@ class QueueFilters:
     status: PartStatus | None = None
     name: str = ""
     number: int | None = None
+    # Through ix_mission_bureau_service_fait.
+    service_fait: ServiceFait | None = None
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,8 @@ def _filter_conditions(filters: QueueFilters, today: dt.date) -> list[ColumnElem
         conditions.append(Mission.exam_id == filters.exam_id)
     if filters.status is not None:
         conditions.append(status_condition(filters.status, today))
+    if filters.service_fait is not None:
+        conditions.append(Mission.service_fait == filters.service_fait.value)
     if filters.number is not None:
         conditions.append(
             Mission.number == (filters.number if 0 < filters.number <= MAX_MISSION_NUMBER else -1)

@@ -22,7 +22,7 @@ from imagin.domain.rates import RateTable
 from imagin.domain.roles import Role
 from imagin.domain.status import Part, PartStatus
 from imagin.domain.transitions import Action, TransitionRefused, allowed_actions
-from imagin.domain.validation import approval_refusal
+from imagin.domain.validation import approval_refusal, service_fait_refusal
 from imagin.mail import queue_mails
 from imagin.models import Mission
 from imagin.notifications import approved_message, notify_approved, notify_sent_back
@@ -44,7 +44,21 @@ def actions(
     travel_validated = claim.travel is PartStatus.VALIDATED
     if check is not None and travel_validated and approval_refusal(check.receipts.checks):
         allowed[Part.TRAVEL] = allowed[Part.TRAVEL] - {Action.APPROVE}
+    for part in Part:
+        if waiting_for_service_fait(mission, part):
+            allowed[part] = allowed[part] - {Action.APPROVE}
     return allowed
+
+
+def waiting_for_service_fait(mission: Mission, part: Part) -> str | None:
+    """Why this part waits for the centre's service fait (its bureau requires it), if it does."""
+    claim = mission.claim
+    return service_fait_refusal(
+        claim.pay if part is Part.PAY else claim.travel,
+        mission.service_fait,
+        required=mission.bureau.service_fait_required,
+        flag_reason=mission.service_fait_reason,
+    )
 
 
 def may_cancel(mission: Mission, role: Role) -> bool:
@@ -55,10 +69,13 @@ def may_cancel(mission: Mission, role: Role) -> bool:
 
 
 def _ensure_approvable(check: ClaimCheck, mission: Mission, part: Part) -> None:
-    """A travel part validated without all its receipts is not approved.
+    """A part whose service fait its bureau still waits for, or a travel part validated
+    without all its receipts, is not approved.
 
     :raise TransitionRefused: with the domain's reason, as it follows "refusée — ".
     """
+    if refusal := waiting_for_service_fait(mission, part):
+        raise TransitionRefused(refusal)
     if part is Part.TRAVEL and mission.claim.travel is PartStatus.VALIDATED:
         refusal = approval_refusal(check.receipts.checks)
         if refusal:

@@ -9,12 +9,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from imagin import clock
+from imagin.centre.service import dec_may_certify, record_service_fait
 from imagin.claims.editing import STALE_FOR_MANAGER, commit
 from imagin.claims.rates import load_rates
 from imagin.claims.validation import check_claim
 from imagin.db import get_db
 from imagin.documents.page import documents_view
 from imagin.domain.roles import Role
+from imagin.domain.service_fait import Certifier, ServiceFaitAction, ServiceFaitRefused
 from imagin.domain.status import Part, PartStatus, effective_status
 from imagin.manage import review
 from imagin.manage.access import (
@@ -102,6 +104,11 @@ def _review(mission, *, message: str | None = None, forms=None, status: int = 20
             for part in Part
         },
         cancel_form=forms.get("cancel") or ReasonForm(data=version, prefix="cancel"),
+        service_fait_waits={
+            part.value: review.waiting_for_service_fait(mission, part) for part in Part
+        },
+        may_certify=dec_may_certify(mission, current_user, today),
+        service_fait_form=forms.get("sf") or ReasonForm(prefix="sf"),
         message=message,
         parts=list(Part),
     )
@@ -185,6 +192,31 @@ def cancel(number: int):
     )
     commit(db, role=Role(current_user.role))
     return _reviewed(number, f"Mission {number} annulée.")
+
+
+@bp.post(MISSION_URL + "/service-fait")
+def certify_service_fait(number: int):
+    """Certify the service fait on the centre's behalf, with the required reason."""
+    db = get_db()
+    mission = get_managed_mission(number)
+    form = ReasonForm(prefix="sf")
+    if not form.validate():
+        return _review(mission, status=422, forms={"sf": form})
+    try:
+        record_service_fait(
+            db,
+            mission,
+            ServiceFaitAction.CERTIFY,
+            current_user,
+            Certifier.DEC,
+            now=clock.now(),
+            reason=form.reason.data,
+        )
+    except ServiceFaitRefused as refusal:
+        db.rollback()
+        return _review(get_managed_mission(number), message=refusal.message, status=409)
+    db.commit()
+    return _reviewed(number, f"Mission {number} : service fait certifié pour le centre.")
 
 
 @bp.post("/validation-groupee")

@@ -6,7 +6,9 @@ from flask import Blueprint, current_app, request
 from flask_login import current_user, login_required
 
 from imagin import clock
+from imagin.db import get_db
 from imagin.missions.forms import MissionFilterForm
+from imagin.missions.money import money_path
 from imagin.missions.page import render_mission_tab
 from imagin.missions.queries import get_own_mission, history, list_own_missions, own_sessions
 from imagin.rendering import render_page
@@ -50,4 +52,10 @@ def index():
 def suivi(number: int):
     """Show a mission with its Suivi tab: statuses, next step, days and history."""
     mission = get_own_mission(number, current_user.id)
-    return render_mission_tab(mission, "suivi", history_events=history(mission.id))
+    events = history(mission.id)
+    return render_mission_tab(
+        mission,
+        "suivi",
+        history_events=events,
+        money=money_path(get_db(), mission, events, current_app.config["PAYMENT_DELAY_MONTHS"]),
+    )

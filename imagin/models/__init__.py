@@ -22,6 +22,7 @@ from imagin.models.missions import (
     Mission,
     MissionDay,
     MissionType,
+    centre_chief,
 )
 from imagin.models.people import Bureau, User, bureau_member
 from imagin.models.rates import RateRow
@@ -53,4 +54,5 @@ __all__ = [
     "TravelLeg",
     "User",
     "bureau_member",
+    "centre_chief",
 ]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, text
+from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from imagin.db import Base
+from imagin.domain.service_fait import ServiceFait
 
 if TYPE_CHECKING:
     from imagin.models.claims import Claim
@@ -35,6 +36,17 @@ class ExamSession(Base):
     label: Mapped[str] = mapped_column(String(100))
 
 
+# The chefs de centre of each exam centre: they certify the service fait of its missions.
+centre_chief = Table(
+    "centre_chief",
+    Base.metadata,
+    Column("centre_id", ForeignKey("exam_centre.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "user_id", ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
+)
+
+
 class ExamCentre(Base):
     __tablename__ = "exam_centre"
 
@@ -42,6 +54,8 @@ class ExamCentre(Base):
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     commune: Mapped[str] = mapped_column(String(100))
+
+    chiefs: Mapped[list[User]] = relationship(secondary=centre_chief, order_by="User.email")
 
 
 class MissionType(Base):
@@ -65,6 +79,10 @@ class Mission(Base):
         Index("ix_mission_bureau_exam", "bureau_id", "exam_id"),
         Index("ix_mission_queue", "bureau_id", text("starts_on DESC"), "number"),
         Index("ix_mission_bureau_ends_on", "bureau_id", "ends_on"),
+        # The DEC queue filters on the service fait within its bureaus; the chef's page
+        # lists his centres' missions by date.
+        Index("ix_mission_bureau_service_fait", "bureau_id", "service_fait"),
+        Index("ix_mission_centre_starts_on", "centre_id", "starts_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -85,8 +103,18 @@ class Mission(Base):
     starts_on: Mapped[dt.date] = mapped_column(index=True)
     ends_on: Mapped[dt.date]
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    # Service fait, certified by the chef de centre (or the DEC on his behalf): a
+    # imagin.domain.service_fait.ServiceFait value, when, by whom, and the reason of a
+    # flag or of a certification on the centre's behalf.
+    service_fait: Mapped[str] = mapped_column(
+        String(20), default=ServiceFait.PENDING.value, server_default=ServiceFait.PENDING.value
+    )
+    service_fait_at: Mapped[dt.datetime | None]
+    service_fait_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    service_fait_reason: Mapped[str | None] = mapped_column(String(1000))
 
-    intervenant: Mapped[User] = relationship()
+    intervenant: Mapped[User] = relationship(foreign_keys=[intervenant_id])
+    service_fait_by: Mapped[User | None] = relationship(foreign_keys=[service_fait_by_id])
     exam: Mapped[Exam] = relationship()
     session: Mapped[ExamSession] = relationship()
     mission_type: Mapped[MissionType] = relationship()

@@ -6,7 +6,7 @@ import datetime as dt
 import secrets
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, ForeignKey, String, Table, func
+from sqlalchemy import Column, ForeignKey, String, Table, func, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from imagin.db import Base
@@ -38,6 +38,8 @@ class Bureau(Base):
     email: Mapped[str] = mapped_column(String(254))
     phone: Mapped[str] = mapped_column(String(30))
     address: Mapped[str] = mapped_column(String(400), default="")
+    # Whether the DEC waits for the centre's service fait before validating a part.
+    service_fait_required: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     members: Mapped[list[User]] = relationship(secondary=bureau_member, back_populates="bureaus")
 

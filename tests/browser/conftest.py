@@ -139,6 +139,8 @@ def sign_in(page: Page, email: str = CLAIRE, password: str = DEMO_PASSWORD) -> N
     if email == CLAIRE or email.startswith("paul"):
         expect(page).to_have_url(re.compile(r"/missions$"))
         expect(page.get_by_role("heading", level=1)).to_have_text("Mes missions")
+    elif email.startswith("chef."):
+        expect(page).to_have_url(re.compile(r"/centre$"))
     else:
         expect(page).to_have_url(re.compile(r"/gestion$"))
 
@@ -175,6 +177,16 @@ def fresh_621(live_app):
                 validated_at=None,
                 validated_by_id=None,
                 version=Claim.version + 1,
+            )
+        )
+        db.execute(
+            update(Mission)
+            .where(Mission.id == mission_id)
+            .values(
+                service_fait="a_certifier",
+                service_fait_at=None,
+                service_fait_by_id=None,
+                service_fait_reason=None,
             )
         )
         db.commit()

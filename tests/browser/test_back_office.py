@@ -11,6 +11,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import PHONE, open_page, sign_in
+from tests.builders import certify_service_fait
 from tests.conftest import GESTIONNAIRE
 
 
@@ -35,7 +36,7 @@ def part(page: Page, title: str):
     )
 
 
-def test_send_back_correct_validate_export(new_context):
+def test_send_back_correct_validate_export(new_context, live_app):
     claire, errors = open_page(new_context)
     sign_in(claire)
     claire_validates(claire, "12:00", "Votre état de frais est validé et transmis à la DEC.")
@@ -68,6 +69,8 @@ def test_send_back_correct_validate_export(new_context):
         claire, "12:30", "Vos frais de rémunération sont validés et transmis à la DEC."
     )
 
+    # The centre certified the service fait, which the bureau requires before the DEC.
+    certify_service_fait(live_app, 621)
     dec.reload()
     for title in ("Frais de rémunération", "Frais de déplacement"):
         section = part(dec, title)

@@ -25,7 +25,7 @@ from imagin.models import (
     User,
 )
 from tests.browser.conftest import DESKTOP, PHONE, open_page, sign_in
-from tests.builders import pypdf_pdf
+from tests.builders import certify_service_fait, pypdf_pdf
 from tests.conftest import CLAIRE, GESTIONNAIRE
 
 TAB = "/missions/621/deplacement"
@@ -304,6 +304,7 @@ def test_the_exported_file_has_the_amounts_by_category(new_context, live_app, tr
     claire.get_by_role("button", name="Valider mes frais de déplacement").click()
     expect(claire.get_by_text("Vos frais de déplacement sont validés")).to_be_visible()
 
+    certify_service_fait(live_app, 621)
     dec, dec_errors = open_page(new_context, accept_downloads=True)
     sign_in(dec, GESTIONNAIRE)
     dec.goto("/gestion/missions/621")

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from imagin.models import AuditEvent, Claim, Mission, PaymentBatch
-from tests.builders import PAY_621, claim_of, validate
+from tests.builders import PAY_621, certify_service_fait, claim_of, validate
 from tests.conftest import (
     CLAIRE,
     GESTIONNAIRE,
@@ -29,6 +29,8 @@ def claire_validates_621(app):
     AuthActions(client).login(CLAIRE)
     assert validate(app, client).status_code == 303
     assert (claim_of(app, 621)["pay"], claim_of(app, 621)["travel"]) == ("valide", "valide")
+    # Its centre certified the service fait, which the bureau requires before the DEC.
+    certify_service_fait(app, 621)
     return client
 
 

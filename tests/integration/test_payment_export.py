@@ -16,6 +16,7 @@ from tests.builders import (
     DINNER_621,
     LUNCH_621,
     PAY_621,
+    certify_service_fait,
     claim_of,
     post_expenses,
     post_leg,
@@ -71,6 +72,8 @@ def validate_621(app, client) -> str:
 
 def export_621(app) -> list[dict[str, str]]:
     """The DEC validates both parts and exports them; the CSV read back, one dict a row."""
+    # The centre certified the service fait, which the bureau requires before the DEC.
+    certify_service_fait(app, 621)
     manager = app.test_client()
     AuthActions(manager).login(GESTIONNAIRE)
     for slug in ("remuneration", "deplacement"):
