@@ -16,7 +16,7 @@ from imagin.demo import DEMO_PASSWORD, load_demo
 from imagin.models import Bureau, Claim, ExamSession, Mission
 from imagin.models.counts import GROUPED
 from imagin.storage import get_storage
-from tests.builders import claim_of, validate
+from tests.builders import certify_service_fait, claim_of, validate
 from tests.conftest import (
     CLAIRE,
     GESTIONNAIRE,
@@ -64,6 +64,7 @@ def test_the_demo_and_the_migration_fill_the_counts(app):
 
 
 def test_transitions_keep_the_counts(app, manager):
+    certify_service_fait(app)  # the DEC validates 621 below
     before = assert_counts_match(app)
     claire = app.test_client()
     AuthActions(claire).login(CLAIRE)
@@ -115,6 +116,8 @@ def test_bulk_validation_and_payment_keep_the_counts(app, manager):
             validated_at=dt.datetime(2024, 6, 1, 10, n),
         ),
     )
+    for n in range(30):
+        certify_service_fait(app, 100_000 + n)  # the bureau requires it before the DEC
     assert_counts_match(app)
     token = csrf_from(manager.get("/gestion").get_data(as_text=True))
     response = manager.post(
