@@ -15,6 +15,7 @@ EVENT_LABELS: dict[str, str] = {
     "document_added": "Pièce justificative ajoutée",
     "document_deleted": "Pièce justificative supprimée",
     "document_lost": "Pièce justificative retirée (fichier introuvable)",
+    "reopen": "Saisie rouverte par la DEC après la date de clôture",
 }
 
 

@@ -3,6 +3,7 @@
 from imagin.models.claims import (
     AuditEvent,
     Claim,
+    DeadlineReminder,
     Document,
     Expense,
     FrozenAmount,
@@ -30,6 +31,7 @@ __all__ = [
     "AuthEvent",
     "Bureau",
     "Claim",
+    "DeadlineReminder",
     "Document",
     "Exam",
     "ExamCentre",
