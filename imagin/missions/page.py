@@ -7,7 +7,6 @@ from typing import NamedTuple
 from flask import Response
 
 from imagin import clock
-from imagin.claims.editing import claim_deadline, closed_by_deadline
 from imagin.domain.deadlines import to_validate_text
 from imagin.domain.status import Part, effective_status
 from imagin.domain.validation import mission_ended, validation_possible_from
@@ -44,6 +43,9 @@ def render_mission_tab(mission: Mission, tab: str, *, status: int = 200, **conte
     The header shows each part's status as users see it today ("Mission en cours"
     until the end), and the DEC's reason while a part is sent back for correction.
     """
+    # Imported here: the claims package imports the tabs, which import this module.
+    from imagin.claims.editing import claim_deadline, closed_by_deadline
+
     today = clock.today()
     claim = mission.claim
     statuses = {
