@@ -280,6 +280,9 @@ def reminders(app) -> list[OutgoingMail]:
 
 
 def test_two_worker_runs_send_each_reminder_exactly_once(app):
+    from imagin.worker import Worker
+
+    assert "deadline-reminders" in [job.name for job in Worker(app).jobs]
     close_session_of(app, 621, days_from_today(14))
     send_deadline_reminders(app)
     send_deadline_reminders(app)
@@ -340,3 +343,21 @@ def test_the_reminder_query_count_does_not_grow_with_the_claims(app):
     with database(app) as db, count_queries(app) as many:
         assert len(due_reminders(db, clock.today())) >= 31
     assert len(many) == len(few) == 2
+
+
+def test_the_embedded_sender_runs_the_reminders_job_too(app):
+    """Without a worker (``make run``), the sender thread of ``imagin serve`` sends them."""
+    from imagin import mail
+
+    sender = mail.start_sender(app)
+    try:
+        assert [job.name for job in sender.jobs] == ["deadline-reminders"]
+    finally:
+        mail.stop_sender(app)
+    close_session_of(app, 621, days_from_today(3))
+    embedded = mail.Sender(app, jobs=sender.jobs)
+    for job in embedded.jobs:
+        job.next_run = 0.0  # due now
+    embedded.run_due_jobs()
+    embedded.run_due_jobs()
+    assert len(reminders(app)) == 1
