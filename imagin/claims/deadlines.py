@@ -24,6 +24,7 @@ from imagin.domain.money import format_date
 from imagin.domain.status import EDITABLE_BY_INTERVENANT, PartStatus
 from imagin.mail import queue_mail
 from imagin.models import AuditEvent, Claim, DeadlineReminder, ExamSession, Mission, User
+from imagin.notifications import external_url, mission_url
 
 # Parts that still wait for the intervenant to validate ("Mission en cours" is stored so too).
 WAITING = tuple(
@@ -94,6 +95,10 @@ def reopen(
                 "",
                 f"La DEC a rouvert votre état de frais de la mission N° {mission.number} : vous "
                 f"pouvez le compléter et le valider jusqu'au {format_date(until)} inclus.",
+                "",
+                f"Motif : {reason.strip()}",
+                "",
+                f"Votre mission : {mission_url(mission)}",
                 "",
                 f"Pour toute question : {bureau.name}, {bureau.email}, {bureau.phone}.",
             ]
@@ -185,7 +190,8 @@ def _message(reminders: list[Reminder]) -> tuple[str, str]:
         + f"{numbers}.",
         "",
         *(
-            f"Mission N° {r.number} : à valider au plus tard le {format_date(r.closes_on)}."
+            f"Mission N° {r.number} : à valider au plus tard le {format_date(r.closes_on)} — "
+            + external_url("missions.suivi", number=r.number)
             for r in reminders
         ),
         "",

@@ -215,6 +215,8 @@ def test_the_dec_sees_the_date_and_reopens_with_a_reason_and_a_new_date(app, man
         assert event.detail["until"] == new_date.isoformat()
     [mail] = [m for m in mails_to(app, CLAIRE) if "rouvert" in m.subject]
     assert f"jusqu'au {new_date:%d/%m/%Y} inclus" in mail.body
+    assert "Motif : Arrêt maladie en août" in mail.body
+    assert "/missions/621/suivi" in mail.body
     history = plain(manager.get("/gestion/missions/621").get_data(as_text=True))
     assert "Saisie rouverte par la DEC après la date de clôture" in history
     assert "Motif : Arrêt maladie en août" in history
@@ -288,7 +290,9 @@ def test_two_worker_runs_send_each_reminder_exactly_once(app):
     send_deadline_reminders(app)
     [first] = reminders(app)
     assert "N° 621" in first.body
-    assert f"au plus tard le {days_from_today(14):%d/%m/%Y}" in first.body
+    assert f"au plus tard le {days_from_today(14):%d/%m/%Y} — " in first.body
+    # The link comes from the configured public address, never from a request.
+    assert "/missions/621/suivi" in first.body
     # Paul has claims waiting in that session too: one e-mail for all of them, once.
     assert len([m for m in mails_to(app, PAUL) if m.subject.startswith("Rappel")]) == 1
 
