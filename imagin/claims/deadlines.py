@@ -150,10 +150,12 @@ def due_reminders(db: Session, today: dt.date) -> list[Reminder]:
     if not rows:
         return []
     sent: dict[int, set[tuple[int, dt.date]]] = defaultdict(set)
+    # Only reminders of closing dates still to come can match (no IN list of ids: a
+    # session of tens of thousands of claims would pass the drivers' parameter limits).
     for claim_id, days, date in db.execute(
         select(
             DeadlineReminder.claim_id, DeadlineReminder.days_before, DeadlineReminder.closes_on
-        ).where(DeadlineReminder.claim_id.in_([row[0] for row in rows]))
+        ).where(DeadlineReminder.closes_on >= today, DeadlineReminder.closes_on <= horizon)
     ):
         sent[claim_id].add((days, date))
     due = []
