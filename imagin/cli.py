@@ -226,9 +226,37 @@ def counts_rebuild_command() -> None:
     click.echo(f"Compteurs recalculés : {rows} ligne(s).")
 
 
+@click.command("reminders")
+@with_appcontext
+@click.option(
+    "--dry-run", is_flag=True, help="Affiche qui recevrait un rappel aujourd'hui, sans l'envoyer."
+)
+def reminders_command(dry_run: bool) -> None:
+    """Queue today's reminders of the closing dates (the worker does it every hour)."""
+    from imagin import clock
+    from imagin.claims.deadlines import due_reminders, queue_reminders
+    from imagin.db import get_db
+    from imagin.domain.money import format_date
+
+    db = get_db()
+    now = clock.now()
+    reminders = due_reminders(db, now.date()) if dry_run else queue_reminders(db, now)
+    if not dry_run:
+        db.commit()
+    for r in reminders:
+        click.echo(
+            f"{r.email}\tmission {r.number}\tJ-{r.days_before}\t"
+            f"clôture le {format_date(r.closes_on)}"
+        )
+    verb = "recevraient" if dry_run else "ont reçu"
+    people = len({r.email for r in reminders})
+    click.echo(f"{people} intervenant(s) {verb} un rappel ({len(reminders)} état(s) de frais).")
+
+
 def init_app(app: Flask) -> None:
     from imagin.worker import worker_command
 
+    app.cli.add_command(reminders_command)
     app.cli.add_command(serve_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(create_user_command)

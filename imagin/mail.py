@@ -23,6 +23,7 @@ import logging
 import smtplib
 import ssl
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -360,11 +361,16 @@ class Sender:
     queued and the retries that came due.
     """
 
-    def __init__(self, app: Flask, *, poll: float | None = None) -> None:
+    def __init__(self, app: Flask, *, poll: float | None = None, jobs=()) -> None:
         self.app = app
         self.poll = float(poll if poll is not None else app.config["MAIL_POLL_SECONDS"])
         self.stopping = threading.Event()
         self._wake = threading.Event()
+        # Scheduled jobs this sender runs between batches (the embedded setup has no worker);
+        # the first run waits a minute, as the worker's, so a start is not slowed by them.
+        self.jobs = list(jobs)
+        for job in self.jobs:
+            job.next_run = time.monotonic() + min(job.every.total_seconds(), 60)
 
     def wake(self) -> None:
         self._wake.set()
@@ -377,9 +383,22 @@ class Sender:
         """Loop until stop(); a batch being sent is finished first (SIGTERM never cuts it)."""
         while not self.stopping.is_set():
             self._wake.clear()
+            self.run_due_jobs()
             sent_some = self.send_due()
             if not sent_some:
                 self._wake.wait(self.poll)
+
+    def run_due_jobs(self) -> None:
+        """Run the scheduled jobs whose time has come (each job is safe to run twice)."""
+        now = time.monotonic()
+        for job in self.jobs:
+            if now < job.next_run:
+                continue
+            job.next_run = now + job.every.total_seconds()
+            try:
+                job.run(self.app)
+            except Exception:
+                log.exception("Scheduled job %s failed", job.name)
 
     def send_due(self) -> bool:
         """Send one batch of due messages; True when it sent or tried something."""
@@ -418,8 +437,10 @@ _senders: dict[int, Sender] = {}
 
 
 def start_sender(app: Flask) -> Sender:
-    """Start the sender thread of this process (``imagin serve``)."""
-    sender = Sender(app)
+    """Start the sender thread of this process (``imagin serve``), with the reminders job."""
+    from imagin.worker import REMINDERS, Job
+
+    sender = Sender(app, jobs=[Job(REMINDERS.name, REMINDERS.every, REMINDERS.run)])
     _senders[id(app)] = sender
     sender.start_thread()
     return sender

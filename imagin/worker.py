@@ -51,8 +51,22 @@ def check_documents(app: Flask) -> None:
         )
 
 
-# Reminders to intervenants who have not filed a claim will come here.
-JOBS = (Job("documents-check", dt.timedelta(hours=24), check_documents),)
+def send_deadline_reminders(app: Flask) -> int:
+    """Queue the reminders of the closing dates due today (14 and 3 days before, once each)."""
+    from imagin import clock
+    from imagin.claims.deadlines import queue_reminders
+
+    with app.app_context(), app.extensions["imagin.sessionmaker"]() as db:
+        queued = queue_reminders(db, clock.now())
+        db.commit()
+    if queued:
+        log.info("Deadline reminders: %d claim(s) reminded", len(queued))
+    return len(queued)
+
+
+# Safe to run often: a reminder already queued is never queued again.
+REMINDERS = Job("deadline-reminders", dt.timedelta(hours=1), send_deadline_reminders)
+JOBS = (Job("documents-check", dt.timedelta(hours=24), check_documents), REMINDERS)
 
 
 class Worker:

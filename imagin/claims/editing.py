@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
+from imagin import clock
+from imagin.domain.deadlines import Deadline, closed_message, may_change
 from imagin.domain.roles import Role
 from imagin.domain.status import Part, PartStatus, edit_refusal
 from imagin.domain.transitions import allowed_actions, may_edit
@@ -46,10 +48,48 @@ def part_status(claim: Claim, part: Part) -> PartStatus:
     return claim.pay if Part(part) is Part.PAY else claim.travel
 
 
-def editable(claim: Claim, part: Part | None = None, role: Role = Role.INTERVENANT) -> bool:
+def claim_deadline(claim: Claim) -> Deadline:
+    """The closing date of the claim: its session's, or the DEC's reopening."""
+    session = claim.mission.session if claim.mission is not None else None
+    return Deadline(session.entries_close_on if session else None, claim.reopened_until)
+
+
+def editable(
+    claim: Claim,
+    part: Part | None = None,
+    role: Role = Role.INTERVENANT,
+    today: dt.date | None = None,
+) -> bool:
     """Whether ``role`` may change ``part`` of the claim (None: at least one of its parts)."""
     parts = list(Part) if part is None else [Part(part)]
-    return any(may_edit(part_status(claim, p), role) for p in parts)
+    deadline = claim_deadline(claim)
+    today = today or clock.today()
+    return any(may_change(part_status(claim, p), role, deadline, today) for p in parts)
+
+
+def deadline_state(claim: Claim, today: dt.date | None = None) -> dict:
+    """What the DEC sees of the closing date: the date, whether it passed, reopened or not,
+    and whether a reopening would give the intervenant something back."""
+    deadline = claim_deadline(claim)
+    today = today or clock.today()
+    waiting = any(may_edit(part_status(claim, p), Role.INTERVENANT) for p in Part)
+    return {
+        "closes_on": deadline.closes_on,
+        "passed": deadline.passed(today),
+        "reopened": claim.reopened_until is not None,
+        "may_reopen": waiting and deadline.passed(today),
+    }
+
+
+def closed_by_deadline(claim: Claim, today: dt.date | None = None) -> str:
+    """The French explanation when the closing date alone keeps the intervenant out, or ""."""
+    deadline = claim_deadline(claim)
+    if not deadline.passed(today or clock.today()):
+        return ""
+    if not any(may_edit(part_status(claim, p), Role.INTERVENANT) for p in Part):
+        return ""
+    bureau = claim.mission.bureau
+    return closed_message(deadline, bureau.name, bureau.email, bureau.phone)
 
 
 def ensure_editable(
@@ -72,7 +112,8 @@ def ensure_editable(
     parts = list(Part) if part is None else [Part(part)]
     if role is Role.INTERVENANT:
         if not editable(claim, part, role):
-            raise ClaimConflict(edit_refusal(part_status(claim, parts[0])))
+            closed = closed_by_deadline(claim)
+            raise ClaimConflict(closed or edit_refusal(part_status(claim, parts[0])))
     elif not any(allowed_actions(part_status(claim, p), role) for p in parts):
         status = part_status(claim, parts[0])
         raise ClaimConflict(

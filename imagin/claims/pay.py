@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from imagin.claims.editing import ensure_editable, touch
+from imagin.claims.editing import editable, ensure_editable, touch
 from imagin.domain.errors import FieldError, Missing
 from imagin.domain.pay import (
     NOT_REMUNERATED,
@@ -19,9 +19,7 @@ from imagin.domain.pay import (
     total_minutes,
 )
 from imagin.domain.rates import RateTable
-from imagin.domain.roles import Role
 from imagin.domain.status import Part, PartStatus
-from imagin.domain.transitions import may_edit
 from imagin.domain.validation import pay_missing
 from imagin.models import Claim, Mission
 from imagin.models import HoursLine as StoredHoursLine
@@ -111,9 +109,13 @@ def pay_view(mission: Mission, rates: RateTable, entry: PayEntry | None = None) 
         entry=entry,
         basis=basis,
         applies=applies,
-        editable=applies and may_edit(claim.pay, Role.INTERVENANT),
+        editable=applies and editable(claim, Part.PAY),
         estimate=estimate_pay(
-            entry, rate_class if applies else NOT_REMUNERATED, mission.starts_on, rates
+            entry,
+            rate_class if applies else NOT_REMUNERATED,
+            mission.starts_on,
+            rates,
+            optional_test=mission.exam.optional_test,
         ),
         minutes=total_minutes(entry.hours),
         missing=pay_missing(entry, basis, rate_class, [d.day for d in mission.days])
@@ -163,7 +165,7 @@ def not_done_warning(mission: Mission, entry: PayEntry) -> str | None:
     claim = mission.claim
     if entry.done is not False or claim.done is False:
         return None
-    if not mission.travel_applies or not may_edit(claim.travel, Role.INTERVENANT):
+    if not mission.travel_applies or not editable(claim, Part.TRAVEL):
         return None
     counts = [
         _count(len(claim.legs), "trajet", "trajets"),

@@ -34,7 +34,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from imagin import clock
-from imagin.claims.editing import ANY_VERSION, commit, ensure_editable
+from imagin.claims.editing import ANY_VERSION, closed_by_deadline, commit, ensure_editable
 from imagin.claims.rates import load_rates
 from imagin.db import get_db
 from imagin.documents.bundle import build_bundle, claim_summary_lines
@@ -148,7 +148,9 @@ def _section_url(number: int, anchor: str = "pieces") -> str:
 
 
 def _refusal(mission: Mission) -> str:
-    return edit_refusal(mission.claim.travel) if mission.travel_applies else NO_TRAVEL
+    if not mission.travel_applies:
+        return NO_TRAVEL
+    return closed_by_deadline(mission.claim) or edit_refusal(mission.claim.travel)
 
 
 # --- Upload -----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ EVENT_LABELS: dict[str, str] = {
     "service_fait": "Service fait certifié par le centre d'examen",
     "service_fait_dec": "Service fait certifié par la DEC pour le centre d'examen",
     "service_fait_flag": "Mission signalée par le centre d'examen",
+    "reopen": "Saisie rouverte par la DEC après la date de clôture",
 }
 
 

@@ -13,6 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from imagin.domain.deadlines import default_closing_date, parse_closing_date
+
 MAX_MISSION_NUMBER = 2**31 - 1
 
 # (column, required, maximum length); the order of docs/import.md.
@@ -39,6 +41,9 @@ COLUMNS: tuple[tuple[str, bool, int], ...] = (
     # Optional: a convocation cancelled by the DEC, and why.
     ("annulation", False, 10),
     ("motif_annulation", False, 500),
+    # Optional: an optional or one-off PE test (75 % of the hourly rate), the closing date.
+    ("epreuve_facultative", False, 10),
+    ("cloture_saisie", False, 10),
 )
 # What each column holds, in the words of the upload page.
 DESCRIPTIONS = {
@@ -64,6 +69,10 @@ DESCRIPTIONS = {
     "bureau_code": "Code du bureau DEC chargé de la mission (ex. DEC2)",
     "annulation": "Facultatif : oui si la mission est annulée (vide ou non sinon)",
     "motif_annulation": "Facultatif : le motif de l'annulation, communiqué à l'intervenant",
+    "epreuve_facultative": "Facultatif : oui pour une épreuve facultative ou une épreuve "
+    "ponctuelle d'EPS, payée 75 % du taux horaire",
+    "cloture_saisie": "Facultatif : date de clôture de la saisie des états de frais de la "
+    "session (jj/mm/aaaa ; par défaut le 31 août de l'année de la session)",
 }
 COLUMN_NAMES = tuple(name for name, _required, _length in COLUMNS)
 MAX_LENGTHS = {name: length for name, _required, length in COLUMNS}
@@ -98,6 +107,10 @@ ALIASES = {
     "annulee": "annulation",
     "mission_annulee": "annulation",
     "motif": "motif_annulation",
+    "facultative": "epreuve_facultative",
+    "epreuve_ponctuelle": "epreuve_facultative",
+    "date_cloture": "cloture_saisie",
+    "cloture": "cloture_saisie",
 }
 
 PAY_BASES = {
@@ -165,10 +178,20 @@ class ConvocationRow:
     bureau_code: str
     cancelled: bool = False
     cancel_reason: str = ""
+    # None: the column is empty (an existing exam or session keeps what it has).
+    optional_test: bool | None = None
+    closes_on: dt.date | None = None
 
     @property
     def pay_applies(self) -> bool:
         return self.pay_right and self.rate_class != "NR"
+
+    @property
+    def session_closes_on(self) -> dt.date:
+        """The closing date of the row's session: the column's, else 31 August."""
+        if self.closes_on is not None:
+            return self.closes_on
+        return default_closing_date(self.session_code, self.session_label, self.days[0].day)
 
 
 @dataclass
@@ -327,6 +350,8 @@ def _row(
     bureau_code = get("bureau_code").upper()
     cancelled = check("annulation", _yes_no) or False
     cancel_reason = get("motif_annulation")
+    optional_test = check("epreuve_facultative", _yes_no)
+    closes_on = check("cloture_saisie", parse_closing_date)
     if found:
         errors.extend(found)
         return None
@@ -353,6 +378,8 @@ def _row(
         bureau_code=bureau_code,
         cancelled=cancelled,
         cancel_reason=cancel_reason,
+        optional_test=optional_test,
+        closes_on=closes_on,
     )
 
 

@@ -34,11 +34,20 @@ __all__ = [
     "check_counts",
     "check_hours",
     "estimate_pay",
+    "optional_test_applies",
     "parse_rate_class",
     "total_minutes",
 ]
 
 NOT_REMUNERATED = "NR"
+# Arrêté du 13 avril 2012 fixant la rémunération des intervenants participant à titre
+# d'activité accessoire à des activités liées au fonctionnement de jurys d'examens
+# conduisant à la délivrance de diplômes ou certificats relevant du ministre chargé de
+# l'éducation nationale, art. 3 : an optional oral or practical test (épreuve
+# facultative) and the one-off PE test (épreuve ponctuelle d'EPS) are paid 75 % of the
+# hourly rate of the exam.
+OPTIONAL_TEST_SHARE = Decimal("0.75")
+OPTIONAL_TEST_FROM = dt.date(2012, 4, 13)
 MAX_COPIES = 2000
 MAX_CANDIDATES = 500
 MAX_MINUTES_PER_DAY = 12 * 60
@@ -184,10 +193,24 @@ def _copies(count: int) -> str:
     return f"{format_number(count)} copie" if count <= 1 else f"{format_number(count)} copies"
 
 
+def optional_test_applies(optional_test: bool, kind: str, mission_date: dt.date) -> bool:
+    """Whether the 75 % share of an optional or one-off PE test applies (hourly pay only)."""
+    return optional_test and kind == "hour" and mission_date >= OPTIONAL_TEST_FROM
+
+
 def estimate_pay(
-    entry: PayEntry, rate_class: str, mission_date: dt.date, rates: RateTable
+    entry: PayEntry,
+    rate_class: str,
+    mission_date: dt.date,
+    rates: RateTable,
+    *,
+    optional_test: bool = False,
 ) -> PayEstimate:
-    """Pay for the mission at the rate in force on mission_date, with the formula shown to users."""
+    """Pay for the mission at the rate in force on mission_date, with the formula shown to users.
+
+    ``optional_test``: the exam is an optional oral or practical test, or a one-off
+    PE test, paid 75 % of the hourly rate.
+    """
     rate_key = parse_rate_class(rate_class)
     if rate_key is None:
         return PayEstimate(ZERO, "", False, "Pas de frais : cet examen n'est pas rémunéré.")
@@ -214,6 +237,14 @@ def estimate_pay(
     minutes = total_minutes(entry.hours)
     if minutes == 0:
         return PayEstimate(ZERO, "", True, "Saisissez vos horaires pour estimer la rémunération.")
+    if optional_test_applies(optional_test, kind, mission_date):
+        # Exact hours and share; rounding only once, on the result.
+        amount = quantize(Decimal(minutes) / 60 * rate * OPTIONAL_TEST_SHARE)
+        formula = (
+            f"{format_duration(minutes)} × {format_euros(rate)} × 75 % = {format_euros(amount)}"
+            " (épreuve facultative ou ponctuelle : 75 % du taux horaire)"
+        )
+        return PayEstimate(amount, formula, True, "")
     # Exact hours (210 min = 3.5 h); rounding only once, on the result.
     amount = quantize(Decimal(minutes) / 60 * rate)
     formula = f"{format_duration(minutes)} × {format_euros(rate)} = {format_euros(amount)}"

@@ -15,7 +15,8 @@ CODES: dict[str, tuple[str, ...]] = {
     "copy": ("1", "2", "3", "4", "5"),
     "hour": ("1", "2", "3", "4"),
     "meal": ("repas",),
-    "night": ("paris", "grande_ville", "autre"),
+    # "handicap": the single ceiling of a recognised disabled worker with reduced mobility.
+    "night": ("paris", "grande_ville", "autre", "handicap"),
     "mileage": tuple(f"{hp}:{band}" for hp in ("cv5", "cv6_7", "cv8") for band in ("1", "2", "3")),
 }
 
@@ -122,6 +123,10 @@ OFFICIAL_RATES: tuple[Rate, ...] = (
     *_rates(
         "night", {"autre": "90.00", "grande_ville": "120.00", "paris": "140.00"}, _FROM_2023_09_22
     ),
+    # A recognised disabled worker (RQTH) with reduced mobility: €150 wherever the night is
+    # (arrêté du 20 septembre 2023 modifiant l'arrêté du 3 juillet 2006, art. 1er, in force
+    # with the new amounts on 2023-09-22).
+    *_rates("night", {"handicap": "150.00"}, _FROM_2023_09_22),
     # Mileage by horsepower class and yearly distance band (≤ 2,000 / 2,001–10,000 / > 10,000 km).
     *_rates(
         "mileage",

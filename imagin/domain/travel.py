@@ -48,6 +48,7 @@ __all__ = [
     "mileage_amount",
     "night_entitlements",
     "night_label",
+    "residence_reason",
 ]
 
 MAX_KM = 2000
@@ -185,6 +186,7 @@ _ZONE_CEILINGS = {
     "paris": "plafond Paris",
     "grande_ville": "plafond grande ville ou Grand Paris",
     "autre": "plafond autres communes",
+    "handicap": "plafond travailleur handicapé à mobilité réduite",
 }
 
 
@@ -294,6 +296,19 @@ class TravelProfile:
     admin_commune: str = ""
     vehicle_cv: int | None = None
     km_before: int = 0
+    # Recognised disabled worker (RQTH) with reduced mobility, declared in the profile.
+    reduced_mobility: bool = False
+
+    @property
+    def residences(self) -> tuple[str, ...]:
+        """The communes of family and administrative residence that are filled in."""
+        return tuple(c for c in (self.family_commune, self.admin_commune) if c.strip())
+
+    def lives_in(self, commune: str) -> bool:
+        """Whether ``commune`` is the family or the administrative residence."""
+        return bool(commune.strip()) and any(
+            normalize_city(home) == normalize_city(commune) for home in self.residences
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -634,10 +649,28 @@ def _meal_line(
     return line(amount, f"{why} — {how}")
 
 
+def _night_ceiling(
+    night: dt.date, commune: str, profile: TravelProfile, rates: RateTable
+) -> tuple[Decimal, str]:
+    """The ceiling of a night and its name; RateNotFound.
+
+    A recognised disabled worker with reduced mobility has one ceiling of €150 wherever
+    the night is (arrêté du 20 septembre 2023); before it existed, the zone's ceiling.
+    """
+    if profile.reduced_mobility:
+        try:
+            return rates.amount("night", "handicap", night), _ZONE_CEILINGS["handicap"]
+        except RateNotFound:
+            pass
+    zone = zone_for(commune)
+    return rates.amount("night", zone, night), _ZONE_CEILINGS[zone]
+
+
 def _night_line(
     night: dt.date,
     stay: NightStay | None,
     entitled: bool,
+    profile: TravelProfile,
     rates: RateTable,
     receipt: _Receipts,
 ) -> AmountLine:
@@ -661,27 +694,34 @@ def _night_line(
     why = "absence couvrant 00:00–05:00"
     if stay is None:
         return line(ZERO, f"{why} — aucun hébergement payant déclaré")
+    if profile.lives_in(stay.commune):
+        # Décret n° 2006-781 du 3 juillet 2006, art. 3 : no allowance in the commune
+        # of the family or administrative residence.
+        return line(ZERO, "nuitée dans votre commune de résidence : non remboursée")
     if stay.paid is None:
         return line(ZERO, f"{why} — indiquez le montant payé pour l'hébergement")
-    zone = zone_for(stay.commune)
     try:
-        ceiling = rates.amount("night", zone, night)
+        ceiling, ceiling_name = _night_ceiling(night, stay.commune, profile, rates)
     except RateNotFound as error:
         return line(ZERO, f"{why} — {error.message}")
     amount = quantize(min(stay.paid, ceiling))
     return line(
         amount,
         f"{why} — {format_euros(quantize(stay.paid))} payés, "
-        f"{_ZONE_CEILINGS[zone]} {format_euros(ceiling)} : {format_euros(amount)}",
+        f"{ceiling_name} {format_euros(ceiling)} : {format_euros(amount)}",
     )
 
 
 def _night_lines(
-    entitled: Sequence[dt.date], nights: Sequence[NightStay], rates: RateTable, receipt: _Receipts
+    entitled: Sequence[dt.date],
+    nights: Sequence[NightStay],
+    profile: TravelProfile,
+    rates: RateTable,
+    receipt: _Receipts,
 ) -> list[AmountLine]:
     stays = {stay.night: stay for stay in nights}
     return [
-        _night_line(night, stays.get(night), night in entitled, rates, receipt)
+        _night_line(night, stays.get(night), night in entitled, profile, rates, receipt)
         for night in sorted(set(entitled) | set(stays))
     ]
 
@@ -714,14 +754,35 @@ def _other_lines(expenses: Sequence[OtherExpense], receipt: _Receipts) -> list[A
     return lines
 
 
-def _within_residence(legs: Sequence[TravelLeg], residence_commune: str | None) -> bool:
-    if not legs or not residence_commune or not residence_commune.strip():
+def _within_residence(legs: Sequence[TravelLeg], profile: TravelProfile) -> bool:
+    if not legs:
         return False
-    home = normalize_city(residence_commune)
-    return all(
-        normalize_city(leg.departure_city) == home == normalize_city(leg.arrival_city)
-        for leg in legs
+    return any(
+        all(
+            normalize_city(leg.departure_city)
+            == normalize_city(home)
+            == normalize_city(leg.arrival_city)
+            for leg in legs
+        )
+        for home in profile.residences
     )
+
+
+RESIDENCE_REASON = "Pas de frais : le centre d'examen est dans votre commune de résidence."
+
+
+def residence_reason(centre_commune: str, profile: TravelProfile) -> str:
+    """Why the travel part does not apply at all, or "" when it may.
+
+    Décret n° 2006-781 du 3 juillet 2006, art. 2 (8°) and 3 : a mission in the commune of
+    the family or the administrative residence gives no travel allowance (no transport,
+    no meal, no night). Said to the intervenant instead of computing zero.
+    """
+    if profile.lives_in(centre_commune):
+        return (
+            f"Pas de frais : le centre d'examen est à {centre_commune}, votre commune de résidence."
+        )
+    return ""
 
 
 def _entries(
@@ -744,22 +805,20 @@ def compute_travel(
     *,
     mission_date: dt.date,
     rates: RateTable,
+    centre_commune: str = "",
 ) -> TravelComputation:
     """All the travel amounts of a claim, each with the reason shown to the intervenant.
 
     Meals and nights use the rate of their own day, mileage the rate of the mission
-    date; which amounts need a receipt is the dated rule of the mission date.
+    date; which amounts need a receipt is the dated rule of the mission date. A centre
+    in a commune of residence gives no travel part at all, and says so.
     """
     legs = entries.legs
     window = absence_window(legs)
-    if _within_residence(legs, profile.family_commune):
-        return TravelComputation(
-            (),
-            ZERO,
-            applies=False,
-            reason="Pas de frais : le centre d'examen est dans votre commune de résidence.",
-            window=window,
-        )
+    if reason := residence_reason(centre_commune, profile):
+        return TravelComputation((), ZERO, applies=False, reason=reason, window=window)
+    if _within_residence(legs, profile):
+        return TravelComputation((), ZERO, applies=False, reason=RESIDENCE_REASON, window=window)
     receipt = _Receipts(mission_date)
     meals = meal_entitlements(window)
     entitled_nights = night_entitlements(window)
@@ -770,7 +829,7 @@ def compute_travel(
     if window is not None:
         for meal in meals:
             lines.append(_meal_line(meal, entries.meal_taken(meal), window, rates, receipt))
-    lines.extend(_night_lines(entitled_nights, entries.nights, rates, receipt))
+    lines.extend(_night_lines(entitled_nights, entries.nights, profile, rates, receipt))
     lines.extend(_other_lines(entries.others, receipt))
     total = quantize(sum((line.amount for line in lines), ZERO))
     reason = "" if legs else "Saisissez vos trajets pour calculer vos frais de déplacement."

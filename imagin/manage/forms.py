@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wtforms import (
+    DateField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -92,3 +93,16 @@ class ExportForm(Form):
     """Payment export: the parts ticked, as "<claim id>:<part>"."""
 
     selected = SelectMultipleField("Parts", validate_choice=False)
+
+
+class ReopenForm(Form):
+    """Reopening a claim past its closing date: a reason and a new date (the domain checks)."""
+
+    version = HiddenField()
+    reason = TextAreaField("Motif de la réouverture", render_kw={"rows": 3, "maxlength": 1000})
+    until = DateField(
+        "Nouvelle date de clôture",
+        format=["%Y-%m-%d", "%d/%m/%Y"],
+        validators=[Optional()],
+        render_kw={"type": "date"},
+    )

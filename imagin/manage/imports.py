@@ -365,6 +365,7 @@ class _Import:
         creates = [planned.row for planned in plan.rows if planned.action == CREATE]
         updates = [planned for planned in plan.rows if planned.action == UPDATE]
         self._insert_references([*creates, *(planned.row for planned in updates)])
+        self._update_references([planned.row for planned in plan.rows])
         self._insert_missions(creates, now)
         # Updates go through the ORM one by one: they are few (a changed convocation).
         for planned in updates:
@@ -391,7 +392,11 @@ class _Import:
             self.exams,
             rows,
             lambda row: fold(row.exam),
-            lambda row: {"name": row.exam, "rate_class": row.rate_class},
+            lambda row: {
+                "name": row.exam,
+                "rate_class": row.rate_class,
+                "optional_test": bool(row.optional_test),
+            },
             lambda exam: fold(exam.name),
         )
         self._insert_missing(
@@ -399,7 +404,11 @@ class _Import:
             self.sessions,
             rows,
             lambda row: row.session_code,
-            lambda row: {"code": row.session_code, "label": row.session_label},
+            lambda row: {
+                "code": row.session_code,
+                "label": row.session_label,
+                "entries_close_on": row.session_closes_on,
+            },
             lambda session: session.code,
         )
         self._insert_missing(
@@ -422,6 +431,16 @@ class _Import:
             lambda row: {"label": row.mission_type, "pay_basis": row.pay_basis},
             lambda kind: fold(kind.label),
         )
+
+    def _update_references(self, rows: list[ConvocationRow]) -> None:
+        """What the file says explicitly of an existing exam or session replaces what it had."""
+        for row in rows:
+            exam = self.exams.get(fold(row.exam))
+            if exam is not None and row.optional_test is not None:
+                exam.optional_test = row.optional_test
+            session = self.sessions.get(row.session_code)
+            if session is not None and row.closes_on is not None:
+                session.entries_close_on = row.closes_on
 
     def _insert_missing(self, model, found: dict, rows, key, values, key_of) -> None:
         missing: dict = {}

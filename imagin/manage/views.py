@@ -10,11 +10,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from imagin import clock
 from imagin.centre.service import dec_may_certify, record_service_fait
-from imagin.claims.editing import STALE_FOR_MANAGER, commit
+from imagin.claims import deadlines
+from imagin.claims.editing import STALE_FOR_MANAGER, commit, deadline_state
 from imagin.claims.rates import load_rates
 from imagin.claims.validation import check_claim
 from imagin.db import get_db
 from imagin.documents.page import documents_view
+from imagin.domain.deadlines import reopen_errors
 from imagin.domain.roles import Role
 from imagin.domain.service_fait import Certifier, ServiceFaitAction, ServiceFaitRefused
 from imagin.domain.status import Part, PartStatus, effective_status
@@ -25,7 +27,14 @@ from imagin.manage.access import (
     managed_missions,
     require_manager,
 )
-from imagin.manage.forms import ApproveForm, BulkForm, ExportForm, QueueFilterForm, ReasonForm
+from imagin.manage.forms import (
+    ApproveForm,
+    BulkForm,
+    ExportForm,
+    QueueFilterForm,
+    ReasonForm,
+    ReopenForm,
+)
 from imagin.manage.payment import ExportRefused, export_parts, managed_batches, payable_parts
 from imagin.manage.queries import QueueRow, filter_choices, queue, status_counts
 from imagin.missions.queries import WHOLE_CLAIM, correction_reason, history
@@ -111,6 +120,8 @@ def _review(mission, *, message: str | None = None, forms=None, status: int = 20
         service_fait_form=forms.get("sf") or ReasonForm(prefix="sf"),
         message=message,
         parts=list(Part),
+        deadline=deadline_state(claim, today),
+        reopen_form=forms.get("reopen") or ReopenForm(data=version),
     )
 
 
@@ -326,3 +337,41 @@ def batch_csv(batch_id: int):
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="paiement-lot-{batch.id}.csv"'
     return response
+
+
+@bp.post(MISSION_URL + "/rouvrir")
+@refuse_conflicts(_review_conflict)
+def reopen(number: int):
+    """Reopen a claim past its closing date to the intervenant: a reason and a new date."""
+    db = get_db()
+    mission = get_managed_mission(number)
+    form = ReopenForm()
+    form.validate()
+    try:
+        if form.until.raw_data and form.until.raw_data[0] and form.until.data is None:
+            # A date the keyboard typed wrong is said next to its field, with the others.
+            raise deadlines.ReopenRefused(
+                {
+                    **reopen_errors(form.reason.data or "", None, clock.today()),
+                    "until": "Date invalide : jj/mm/aaaa attendu (ex. 15/09/2026).",
+                }
+            )
+        deadlines.reopen(
+            db,
+            mission,
+            current_user,
+            form.reason.data or "",
+            form.until.data,
+            version=form.version.data,
+            now=clock.now(),
+        )
+    except deadlines.ReopenRefused as refused:
+        form.reason.errors = [refused.errors["reason"]] if "reason" in refused.errors else []
+        form.until.errors = [refused.errors["until"]] if "until" in refused.errors else []
+        return _review(mission, status=422, forms={"reopen": form})
+    commit(db, role=Role(current_user.role))
+    return _reviewed(
+        number,
+        f"Mission {number} : état de frais rouvert à l'intervenant jusqu'au "
+        f"{form.until.data:%d/%m/%Y} inclus.",
+    )

@@ -7,11 +7,16 @@ from typing import NamedTuple
 from flask import Response
 
 from imagin import clock
+from imagin.domain.deadlines import to_validate_text
 from imagin.domain.status import Part, effective_status
 from imagin.domain.validation import mission_ended, validation_possible_from
 from imagin.missions.queries import correction_reason
 from imagin.models import Mission
 from imagin.rendering import render_page
+
+
+def part_of(claim, part: Part):
+    return claim.pay if part is Part.PAY else claim.travel
 
 
 class Tab(NamedTuple):
@@ -38,6 +43,9 @@ def render_mission_tab(mission: Mission, tab: str, *, status: int = 200, **conte
     The header shows each part's status as users see it today ("Mission en cours"
     until the end), and the DEC's reason while a part is sent back for correction.
     """
+    # Imported here: the claims package imports the tabs, which import this module.
+    from imagin.claims.editing import claim_deadline, closed_by_deadline
+
     today = clock.today()
     claim = mission.claim
     statuses = {
@@ -50,6 +58,11 @@ def render_mission_tab(mission: Mission, tab: str, *, status: int = 200, **conte
         Part.PAY.value: correction_reason(claim.pay, claim.pay_reason),
         Part.TRAVEL.value: correction_reason(claim.travel, claim.travel_reason),
     }
+    deadline = claim_deadline(claim)
+    deadline_text = next(
+        (text for p in Part if (text := to_validate_text(part_of(claim, p), deadline, today))),
+        "",
+    )
     return render_page(
         "missions/mission.html",
         "tabs",
@@ -58,6 +71,9 @@ def render_mission_tab(mission: Mission, tab: str, *, status: int = 200, **conte
         claim=claim,
         statuses=statuses,
         reasons=reasons,
+        deadline_text=deadline_text,
+        # Past the closing date: read-only, with why and whom to ask.
+        closed_notice=closed_by_deadline(claim, today),
         tab=tab,
         tabs=TABS,
         tab_template=TEMPLATES[tab],

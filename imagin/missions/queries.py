@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flask import abort
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, literal, or_, select
 from sqlalchemy.orm import defaultload, joinedload, selectinload
 
 from imagin.db import get_db
+from imagin.domain.deadlines import Deadline, to_validate_text
 from imagin.domain.status import PartStatus, effective_status
 from imagin.models import (
     AuditEvent,
@@ -63,7 +64,26 @@ ROW_COLUMNS = (
     Claim.travel_status,
     Claim.pay_reason,
     Claim.travel_reason,
+    ExamSession.entries_close_on,
+    Claim.reopened_until,
 )
+
+
+def needs_intervenant(today: ColumnElement[dt.date]) -> ColumnElement[bool]:
+    """SQL for "this claim waits for its intervenant now": a part to fill and validate (the
+    mission is over) or to correct, while its closing date has not passed."""
+    to_correct = or_(
+        Claim.pay_status == PartStatus.TO_CORRECT, Claim.travel_status == PartStatus.TO_CORRECT
+    )
+    to_validate = and_(
+        or_(
+            Claim.pay_status == PartStatus.NOT_VALIDATED,
+            Claim.travel_status == PartStatus.NOT_VALIDATED,
+        ),
+        Mission.ends_on < today,
+    )
+    closes_on = func.coalesce(Claim.reopened_until, ExamSession.entries_close_on)
+    return and_(or_(to_correct, to_validate), or_(closes_on.is_(None), closes_on >= today))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +102,8 @@ class MissionRow:
     # The DEC's reason, only for a part sent back for correction (None otherwise).
     pay_reason: str | None
     travel_reason: str | None
+    # "À valider avant le 31/08/2026" while a part waits for the intervenant.
+    deadline_text: str = ""
 
     @classmethod
     def from_columns(cls, columns: Sequence, today: dt.date) -> MissionRow:
@@ -100,8 +122,11 @@ class MissionRow:
             travel_status,
             pay_reason,
             travel_reason,
-        ) = columns
+            session_closes_on,
+            reopened_until,
+        ) = columns[:14]
         pay, travel = PartStatus(pay_status), PartStatus(travel_status)
+        deadline = Deadline(session_closes_on, reopened_until)
         return cls(
             number=number,
             starts_on=starts_on,
@@ -114,6 +139,8 @@ class MissionRow:
             travel=effective_status(travel, ends_on, today),
             pay_reason=correction_reason(pay, pay_reason),
             travel_reason=correction_reason(travel, travel_reason),
+            deadline_text=to_validate_text(pay, deadline, today)
+            or to_validate_text(travel, deadline, today),
         )
 
 
@@ -130,6 +157,8 @@ class MissionPage:
     total: int
     page: int
     pages: int
+    # How many of the matching missions wait for the intervenant (listed first).
+    to_do: int = 0
 
 
 def get_own_mission(number: int, intervenant_id: int, *options) -> Mission:
@@ -192,14 +221,24 @@ def _count_statement(by_session: bool, status: PartStatus | None) -> Select:
 
 @functools.cache
 def _page_statement(by_session: bool, status: PartStatus | None) -> Select:
-    """One page of the list's rows for one shape of filters, newest first."""
+    """One page of the list's rows for one shape of filters: what waits for the intervenant
+    first, soonest closing date first, then the rest newest first; each row also carries
+    how many wait (a window over the same rows, so no query more)."""
+    needs = needs_intervenant(bindparam("today"))
+    closes_on = func.coalesce(Claim.reopened_until, ExamSession.entries_close_on)
+    to_do = func.sum(case((needs, literal(1)), else_=literal(0))).over()
     return (
-        _matching(select(*ROW_COLUMNS), by_session, status)
+        _matching(select(*ROW_COLUMNS, to_do), by_session, status)
         .join(Mission.exam)
         .join(Mission.session)
         .join(Mission.mission_type)
         .join(Mission.centre)
-        .order_by(Mission.starts_on.desc(), Mission.number.desc())
+        .order_by(
+            case((needs, 0), else_=1),
+            case((needs, closes_on), else_=None).asc().nulls_last(),
+            Mission.starts_on.desc(),
+            Mission.number.desc(),
+        )
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
     )
@@ -223,9 +262,13 @@ def list_own_missions(
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
     limits = {"limit": per_page, "offset": (page - 1) * per_page}
-    rows = connection.execute(_page_statement(*shape), values | limits)
+    rows = connection.execute(_page_statement(*shape), values | limits).all()
     return MissionPage(
-        [MissionRow.from_columns(columns, today) for columns in rows], total, page, pages
+        [MissionRow.from_columns(columns, today) for columns in rows],
+        total,
+        page,
+        pages,
+        to_do=int(rows[0][-1] or 0) if rows else 0,
     )
 
 

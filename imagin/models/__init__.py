@@ -3,6 +3,7 @@
 from imagin.models.claims import (
     AuditEvent,
     Claim,
+    DeadlineReminder,
     Document,
     Expense,
     FrozenAmount,
@@ -33,6 +34,7 @@ __all__ = [
     "Bureau",
     "Claim",
     "ClaimCount",
+    "DeadlineReminder",
     "Document",
     "Exam",
     "ExamCentre",

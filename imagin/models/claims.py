@@ -49,6 +49,8 @@ class Claim(Base):
     validated_at: Mapped[dt.datetime | None]
     validated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    # Set by the DEC when it reopens the claim after the session's closing date.
+    reopened_until: Mapped[dt.date | None]
 
     __mapper_args__ = {"version_id_col": version}
     # The DEC queue lists the claims waiting for it, the oldest validated first, from
@@ -87,6 +89,21 @@ class Claim(Base):
     @property
     def travel(self) -> PartStatus:
         return PartStatus(self.travel_status)
+
+
+class DeadlineReminder(Base):
+    """A reminder of the closing date queued for a claim: each kind (14 or 3 days) once."""
+
+    __tablename__ = "deadline_reminder"
+    # One reminder of each kind per closing date, even with two workers running at once.
+    __table_args__ = (UniqueConstraint("claim_id", "days_before", "closes_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id", ondelete="CASCADE"))
+    days_before: Mapped[int]
+    # The closing date it announced: a reopening with a new date gives new reminders.
+    closes_on: Mapped[dt.date]
+    queued_at: Mapped[dt.datetime]
 
 
 class HoursLine(Base):

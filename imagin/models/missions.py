@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint, func, text
+from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint, false, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from imagin.db import Base
@@ -24,6 +24,8 @@ class Exam(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     rate_class: Mapped[str] = mapped_column(String(10))
+    # An optional oral or practical test, or a one-off PE test: 75 % of the hourly rate.
+    optional_test: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class ExamSession(Base):
@@ -34,6 +36,9 @@ class ExamSession(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
     label: Mapped[str] = mapped_column(String(100))
+    # Last day the intervenants may enter and validate their claims (None: no closing date,
+    # sessions imported before closing dates existed).
+    entries_close_on: Mapped[dt.date | None]
 
 
 # The chefs de centre of each exam centre: they certify the service fait of its missions.

@@ -6,7 +6,7 @@ import datetime as dt
 import secrets
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, ForeignKey, String, Table, func, true
+from sqlalchemy import Column, ForeignKey, String, Table, false, func, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from imagin.db import Base
@@ -61,6 +61,8 @@ class User(Base):
     family_commune: Mapped[str] = mapped_column(String(100), default="")
     admin_commune: Mapped[str] = mapped_column(String(100), default="")
     vehicle_cv: Mapped[int | None]
+    # Recognised disabled worker (RQTH) with reduced mobility: a single night ceiling.
+    reduced_mobility: Mapped[bool] = mapped_column(default=False, server_default=false())
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 

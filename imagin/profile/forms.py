@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import StringField
+from wtforms import BooleanField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
 from imagin.forms import Form, WholeNumberField
@@ -28,4 +28,7 @@ class ProfileForm(Form):
             NumberRange(1, MAX_CV, f"Saisissez un nombre entre 1 et {MAX_CV}."),
         ],
         render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+    reduced_mobility = BooleanField(
+        "Je suis reconnu(e) travailleur handicapé et en situation de mobilité réduite"
     )

@@ -36,6 +36,7 @@ def edit():
         user.family_commune = (form.family_commune.data or "").strip()
         user.admin_commune = (form.admin_commune.data or "").strip()
         user.vehicle_cv = form.vehicle_cv.data
+        user.reduced_mobility = bool(form.reduced_mobility.data)
         get_db().commit()
         return back_to(
             url_for("profile.edit", number=number),

@@ -14,16 +14,14 @@ from decimal import Decimal
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from imagin.claims.editing import ensure_editable, touch
+from imagin.claims.editing import editable, ensure_editable, touch
 from imagin.domain import travel as rules
-from imagin.domain.communes import normalize_city
 from imagin.domain.errors import Missing
 from imagin.domain.money import from_cents, to_cents
 from imagin.domain.rates import RateTable
 from imagin.domain.receipts import Receipt
-from imagin.domain.roles import Role
 from imagin.domain.status import Part, PartStatus
-from imagin.domain.transitions import Action, may_edit
+from imagin.domain.transitions import Action
 from imagin.domain.travel import Category, ExpenseKind, TravelEntries, TravelProfile
 from imagin.domain.validation import travel_missing
 from imagin.models import AuditEvent, Claim, Expense, Mission, TravelLeg
@@ -160,6 +158,7 @@ def profile_detail(profile: TravelProfile) -> dict:
         "admin_commune": profile.admin_commune,
         "vehicle_cv": profile.vehicle_cv,
         "km_before": profile.km_before,
+        "reduced_mobility": profile.reduced_mobility,
     }
 
 
@@ -183,6 +182,7 @@ def _frozen_profile(db: Session, mission: Mission) -> TravelProfile | None:
         admin_commune=detail.get("admin_commune", ""),
         vehicle_cv=detail.get("vehicle_cv"),
         km_before=int(detail.get("km_before", 0)),
+        reduced_mobility=bool(detail.get("reduced_mobility", False)),
     )
 
 
@@ -195,6 +195,7 @@ def _profile(db: Session, mission: Mission, editable: bool) -> TravelProfile:
         family_commune=user.family_commune or "",
         admin_commune=user.admin_commune or "",
         vehicle_cv=user.vehicle_cv,
+        reduced_mobility=user.reduced_mobility,
         # The query only matters when this claim has km to put in the bands.
         km_before=km_already_claimed(db, mission) if uses_km else 0,
     )
@@ -210,14 +211,7 @@ def _no_costs_reason(mission: Mission, profile: TravelProfile) -> str:
     if claim.done is False or claim.travel is PartStatus.NOT_DONE:
         kept = claim.legs or claim.expenses
         return NOT_DONE + (KEPT_WHILE_NOT_DONE if kept and travel_editable(claim) else "")
-    centre = normalize_city(mission.centre.commune)
-    for commune in (profile.family_commune, profile.admin_commune):
-        if commune.strip() and normalize_city(commune) == centre:
-            return (
-                f"Pas de frais : le centre d'examen est à {mission.centre.commune}, "
-                "votre commune de résidence."
-            )
-    return ""
+    return rules.residence_reason(mission.centre.commune, profile)
 
 
 def stored_entries(claim: Claim) -> tuple[TravelEntries, dict[dt.date, Expense], list[Expense]]:
@@ -261,7 +255,11 @@ def travel_view(db: Session, mission: Mission, rates: RateTable) -> TravelView:
 
     entries, stays, others = stored_entries(claim)
     computation = rules.compute_travel(
-        entries, profile, mission_date=mission.starts_on, rates=rates
+        entries,
+        profile,
+        mission_date=mission.starts_on,
+        rates=rates,
+        centre_commune=mission.centre.commune,
     )
     legs = list(claim.legs)
     if not computation.applies:
@@ -292,7 +290,7 @@ def travel_view(db: Session, mission: Mission, rates: RateTable) -> TravelView:
 
 def travel_editable(claim: Claim) -> bool:
     """Whether the intervenant may still change the travel part."""
-    return may_edit(claim.travel, Role.INTERVENANT)
+    return editable(claim, Part.TRAVEL)
 
 
 def _near_mission(day: dt.date, mission_days: list[dt.date]) -> bool:

@@ -40,6 +40,8 @@ VALUES = {
     "bureau_code": "DEC2",
     "annulation": "",
     "motif_annulation": "",
+    "epreuve_facultative": "",
+    "cloture_saisie": "",
 }
 
 
@@ -253,7 +255,7 @@ def test_every_error_of_every_row_is_reported():
 
 def test_a_value_outside_the_header_is_an_error():
     assert errors_of(line() + ";en trop") == [
-        "Ligne 2, colonne « 22 » : valeur en dehors des colonnes de l'en-tête."
+        "Ligne 2, colonne « 24 » : valeur en dehors des colonnes de l'en-tête."
     ]
 
 

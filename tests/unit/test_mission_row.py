@@ -11,7 +11,14 @@ S = PartStatus
 START, END = dt.date(2022, 12, 2), dt.date(2022, 12, 3)
 
 
-def columns(pay=S.NOT_VALIDATED, travel=S.NOT_VALIDATED, pay_reason=None, travel_reason=None):
+def columns(
+    pay=S.NOT_VALIDATED,
+    travel=S.NOT_VALIDATED,
+    pay_reason=None,
+    travel_reason=None,
+    closes_on=None,
+    reopened_until=None,
+):
     """Values in the order of ROW_COLUMNS, as the database returns them (statuses as text)."""
     return (
         621,
@@ -26,6 +33,8 @@ def columns(pay=S.NOT_VALIDATED, travel=S.NOT_VALIDATED, pay_reason=None, travel
         str(travel),
         pay_reason,
         travel_reason,
+        closes_on,
+        reopened_until,
     )
 
 
@@ -83,3 +92,17 @@ def test_each_part_has_its_own_status_and_reason():
 )
 def test_reason_is_shown_only_for_a_part_to_correct(stored, reason, shown):
     assert correction_reason(stored, reason) == shown
+
+
+def test_the_closing_date_shows_while_a_part_waits():
+    aug_31 = dt.date(2023, 8, 31)
+    waiting = MissionRow.from_columns(columns(closes_on=aug_31), END + dt.timedelta(days=1))
+    assert waiting.deadline_text == "À valider avant le 31/08/2023"
+    reopened = MissionRow.from_columns(
+        columns(S.TO_CORRECT, closes_on=aug_31, reopened_until=dt.date(2023, 9, 15)), END
+    )
+    assert reopened.deadline_text == "À valider avant le 15/09/2023"
+    closed = MissionRow.from_columns(columns(closes_on=aug_31), dt.date(2023, 9, 1))
+    assert closed.deadline_text == "Saisie close le 31/08/2023"
+    done = MissionRow.from_columns(columns(S.VALIDATED, S.APPROVED, closes_on=aug_31), END)
+    assert done.deadline_text == ""
