@@ -12,6 +12,10 @@ TOO_LARGE = 413
 UNSUPPORTED_FORMAT = "Format non accepté : seuls gif, jpeg, jpg, png et pdf sont acceptés."
 EMPTY_FILE = "Le fichier est vide."
 TOO_MANY_PIXELS = "Image trop grande ({megapixels} millions de pixels au maximum)."
+TOO_MANY_GIF_PIXELS = (
+    "Ce GIF animé est trop grand : ses images comptent ensemble plus de {megapixels} millions "
+    "de pixels. Envoyez une image fixe ou un PDF."
+)
 TOO_MANY_FRAMES = (
     "Ce GIF animé compte trop d'images ({frames} au maximum) : envoyez une image fixe ou un PDF."
 )

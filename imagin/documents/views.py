@@ -36,9 +36,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from imagin import clock
 from imagin.claims.editing import ANY_VERSION, commit, ensure_editable
 from imagin.claims.rates import load_rates
-from imagin.db import get_db
+from imagin.db import finish_reading, get_db, reads_first
 from imagin.documents.bundle import build_bundle, claim_summary_lines
-from imagin.documents.checks import display_name, inspect_upload
+from imagin.documents.checks import CheckedFile, display_name, inspect_upload
 from imagin.documents.errors import (
     DocumentRefused,
     DuplicateDocument,
@@ -162,6 +162,9 @@ def _upload_conflict(message: str, number: int):
 @refuse_conflicts(_upload_conflict)
 def upload(number: int):
     """Keep the files sent: one per request under HTMX, every file of the form without."""
+    # Checking a file may take seconds: it runs between a read transaction and the
+    # short write of each file, never while the database is locked for writing.
+    reads_first()
     mission = _own_mission(number)
     pieces = _view(mission)
     form = pieces.form()
@@ -172,10 +175,9 @@ def upload(number: int):
     if not form.validate():
         return _refused(number, [*form.receipts.errors, *form.files.errors], 422)
     refs = parse_refs(form.receipts.data or [], pieces.receipts) or []
-    outcomes = [
-        (display_name(upload.filename), _keep(mission.claim, upload, refs, pieces))
-        for upload in form.uploads
-    ]
+    finish_reading()
+    checked = [(display_name(upload.filename), _check(upload)) for upload in form.uploads]
+    outcomes = [(name, _keep(mission.claim, result, refs, pieces)) for name, result in checked]
     if not wants_fragment():
         for name, outcome in outcomes:
             _flash_outcome(number, name, outcome, refs)
@@ -202,12 +204,27 @@ def upload(number: int):
     )
 
 
-def _keep(claim: Claim, upload, refs, pieces: DocumentsView) -> Document | DocumentRefused:
-    """Check one uploaded file and store it with its links, or return why it was refused."""
-    db = get_db()
+def _check(upload) -> CheckedFile | DocumentRefused:
+    """Check one uploaded file, outside any transaction: what to store, or why not."""
     try:
         # The stream as Werkzeug spooled it: inspect_upload reads it once, up to the limit.
-        checked = inspect_upload(upload.stream, upload.filename, max_bytes=max_upload_bytes())
+        return inspect_upload(upload.stream, upload.filename, max_bytes=max_upload_bytes())
+    except DocumentRefused as refused:
+        return refused
+
+
+def _keep(
+    claim: Claim, checked: CheckedFile | DocumentRefused, refs, pieces: DocumentsView
+) -> Document | DocumentRefused:
+    """Store one checked file with its links in a short write transaction, or say why not."""
+    if isinstance(checked, DocumentRefused):
+        return checked
+    db = get_db()
+    try:
+        # The first statement takes the write lock (and the row's, on PostgreSQL): the
+        # claim as it is now, since it may have been submitted while the file was checked.
+        db.refresh(claim, with_for_update=True)
+        ensure_editable(claim, Part.TRAVEL, ANY_VERSION)
         document = store_document(
             db,
             get_storage(),
