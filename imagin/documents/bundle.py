@@ -305,7 +305,7 @@ def _png_in_bands(data: bytes, factor: int) -> Image.Image:
                 b"\x89PNG\r\n\x1a\n",
                 _chunk(b"IHDR", band_header),
                 *extras,
-                _chunk(b"IDAT", zlib.compress(raw, 1)),
+                _chunk(b"IDAT", zlib.compress(raw, 0)),
                 _chunk(b"IEND", b""),
             ]
         )
