@@ -37,6 +37,8 @@ from imagin.documents.errors import (
     EMPTY_PDF,
     ENCRYPTED_PDF,
     MIB,
+    STORED_JPEG_TOO_LARGE,
+    STORED_PNG_TOO_LARGE,
     TOO_COMPLEX_PDF,
     TOO_MANY_FRAMES,
     TOO_MANY_GIF_PIXELS,
@@ -45,6 +47,7 @@ from imagin.documents.errors import (
     UNSUPPORTED_FORMAT,
     DocumentRefused,
     FileTooLarge,
+    format_size,
 )
 
 # A 40 Mpx image is already 160 MB once decoded (Pillow keeps RGB in 4 bytes a
@@ -63,6 +66,10 @@ MAX_PDF_PAGES = 100
 MAX_PDF_OBJECTS = 20_000
 MAX_PDF_DECODED_BYTES = 100 * MIB
 JPEG_QUALITY = 85
+# Re-encoding a photo saved at a low quality at JPEG_QUALITY can double its size:
+# the stored file must still be within the limit, so lower qualities are tried in
+# turn, down to the last one, below which a receipt would become hard to read.
+JPEG_FALLBACK_QUALITIES = (75, 65, 55, 45)
 DISPLAY_NAME_LENGTH = 120
 READ_CHUNK = 64 * 1024
 
@@ -190,7 +197,7 @@ def inspect_upload(
         pages = check_pdf(data)
         stored = data
     else:
-        stored = reencode_image(data, declared)
+        stored = reencode_image(data, declared, max_bytes=max_bytes)
         pages = 1
     kind = KINDS[declared].stored_as
     content_type, extension = STORED_TYPES[kind]
@@ -281,14 +288,15 @@ def _damaged(kind: str) -> DocumentRefused:
 # --- Images ------------------------------------------------------------------
 
 
-def reencode_image(data: bytes, kind: str) -> bytes:
+def reencode_image(data: bytes, kind: str, *, max_bytes: int | None = None) -> bytes:
     """Decode the image, apply its EXIF orientation and re-encode it with no metadata.
 
+    The result is at most ``max_bytes`` (a JPEG at a lower quality if need be).
     Thread-safe and lock-free: several uploads are checked at once, each within
     the bounds its header allows, and no other request waits for them.
     """
     try:
-        return _reencode(data, kind)
+        return _reencode(data, kind, max_bytes)
     except DocumentRefused:
         raise
     except Image.DecompressionBombError:
@@ -310,7 +318,7 @@ def bytes_per_pixel(mode: str) -> int:
     return 2 if mode.startswith("I;16") else 4
 
 
-def _reencode(data: bytes, kind: str) -> bytes:
+def _reencode(data: bytes, kind: str, max_bytes: int | None) -> bytes:
     pil_format = KINDS[kind].pil_format
     assert pil_format is not None
     if kind == "gif":
@@ -328,11 +336,22 @@ def _reencode(data: bytes, kind: str) -> bytes:
     clean = _storable_mode(clean, KINDS[kind].stored_as)
     # Nothing of the source survives: no EXIF (GPS position), ICC profile, text chunks.
     clean.info = {}
+    limit = max_bytes if max_bytes is not None else float("inf")
+    if KINDS[kind].stored_as == "png":
+        output = _encoded(clean, "PNG", optimize=True)
+        if len(output) > limit:
+            raise DocumentRefused(STORED_PNG_TOO_LARGE.format(size=format_size(int(limit))), 413)
+        return output
+    for quality in (JPEG_QUALITY, *JPEG_FALLBACK_QUALITIES):
+        output = _encoded(clean, "JPEG", quality=quality, optimize=True)
+        if len(output) <= limit:
+            return output
+    raise DocumentRefused(STORED_JPEG_TOO_LARGE.format(size=format_size(int(limit))), 413)
+
+
+def _encoded(image: Image.Image, pil_format: str, **options) -> bytes:
     output = io.BytesIO()
-    if KINDS[kind].stored_as == "jpeg":
-        clean.save(output, "JPEG", quality=JPEG_QUALITY, optimize=True)
-    else:
-        clean.save(output, "PNG", optimize=True)
+    image.save(output, pil_format, **options)
     return output.getvalue()
 
 

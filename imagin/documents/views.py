@@ -68,6 +68,7 @@ from imagin.rendering import (
     wants_fragment,
 )
 from imagin.storage import InvalidStoredName, get_storage
+from imagin.too_large import form_message, passed_limit
 from imagin.travel.service import travel_view
 
 bp = Blueprint("documents", __name__)
@@ -300,12 +301,16 @@ def _duplicate_offer(mission, pieces: DocumentsView, refused: DuplicateDocument,
 
 @bp.errorhandler(RequestEntityTooLarge)
 def request_too_large(error: RequestEntityTooLarge):
-    """A body over MAX_CONTENT_LENGTH, refused before any file of it was read."""
+    """A body over MAX_CONTENT_LENGTH (refused before any file of it was read), or a form
+    of too many parts or with a field or a part's headers too long."""
     # Raised while CSRFProtect reads the form, before the view: Flask still picks
     # this handler, since the URL matched one of this blueprint's.
     number = (request.view_args or {}).get("number", 0)
     limit = int(current_app.config["MAX_CONTENT_LENGTH"])
-    if wants_fragment():
+    form_limit = form_message(passed_limit(error, request), current_app.config)
+    if form_limit is not None:
+        message = form_limit
+    elif wants_fragment():
         message = too_big_message(max_upload_bytes())
     else:
         message = REQUEST_TOO_LARGE.format(
