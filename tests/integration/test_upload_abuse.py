@@ -159,3 +159,116 @@ def test_while_the_gif_flood_is_sent_others_save_and_sign_in(served):
         assert results[name][1] < 2, results
     for name in ("gif-0", "gif-1", "gif-2"):
         assert FLOOD_MESSAGE in plain(results[name][2])
+
+
+# --- Item 9: sizes say the truth --------------------------------------------------------------
+
+TOO_MANY_PARTS = (
+    "Ce formulaire contient trop d'éléments (1000 au plus) : rien n'a été enregistré. "
+    "Envoyez vos fichiers en plusieurs fois."
+)
+PART_TOO_LARGE = (
+    "Un champ de ce formulaire, ou l'en-tête d'un fichier (son nom par exemple), est trop "
+    "long : rien n'a été enregistré. Raccourcissez-le (renommez le fichier) et réessayez."
+)
+
+
+def _post_parts(client, data: dict, *, hx: bool, path: str = "/missions/621/pieces"):
+    """A multipart body built in memory (the test client's own spools a big one to a
+    temporary file, which it leaves open when the app stops reading)."""
+    from werkzeug.test import encode_multipart
+
+    from tests.builders import token
+
+    csrf = token(client, 621)
+    headers = {**HX, "X-CSRFToken": csrf} if hx else {}
+    if not hx:
+        data = {**data, "csrf_token": csrf}
+    boundary, body = encode_multipart(data)
+    return client.post(
+        path,
+        data=body,
+        headers=headers,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+
+
+@pytest.mark.parametrize("hx", [True, False])
+def test_a_form_of_too_many_parts_gets_its_own_message(app, claire, hx):
+    data = {"receipts": ["autre"] * 1000, "files": [(io.BytesIO(jpeg()), "billet.jpg")]}
+    response = _post_parts(claire, data, hx=hx)
+    if hx:
+        assert response.status_code == 413
+        html = plain(response.get_data(as_text=True))
+    else:
+        assert response.status_code == 303
+        html = plain(claire.get(response.location).get_data(as_text=True))
+    assert TOO_MANY_PARTS in html
+    # Not the message of a body too large (beside the file, or at the top without JS).
+    assert ("Le fichier dépasse" if hx else "Ce que vous avez envoyé dépasse") not in html
+    assert stored_count(app) == 0
+
+
+@pytest.mark.parametrize("hx", [True, False])
+def test_a_file_name_too_long_for_a_part_header_gets_its_own_message(app, claire, hx):
+    name = "facture-" + "x" * 600_000 + ".jpg"
+    response = _post_parts(claire, {"files": [(io.BytesIO(jpeg()), name)]}, hx=hx)
+    if hx:
+        assert response.status_code == 413
+        html = plain(response.get_data(as_text=True))
+    else:
+        assert response.status_code == 303
+        html = plain(claire.get(response.location).get_data(as_text=True))
+    assert PART_TOO_LARGE in html
+    # Not the message of a body too large (beside the file, or at the top without JS).
+    assert ("Le fichier dépasse" if hx else "Ce que vous avez envoyé dépasse") not in html
+    assert stored_count(app) == 0
+
+
+def test_other_forms_say_which_limit_too(claire):
+    data = {"family_commune": ["Caen"] * 1001}
+    response = _post_parts(claire, data, hx=False, path="/profil")
+    assert response.status_code == 413
+    assert TOO_MANY_PARTS in plain(response.get_data(as_text=True))
+    long_field = _post_parts(claire, {"family_commune": "C" * 600_000}, hx=False, path="/profil")
+    assert long_field.status_code == 413
+    assert PART_TOO_LARGE in plain(long_field.get_data(as_text=True))
+
+
+def stored_count(app) -> int:
+    from tests.builders import documents
+
+    return len(documents(app))
+
+
+def photo(seed: int, size=(2400, 1800)) -> bytes:
+    """A phone photo of about 4.9 MB (noise at quality 95)."""
+    import random
+
+    rng = random.Random(seed)
+    image = Image.frombytes("RGB", size, rng.randbytes(size[0] * size[1] * 3))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=95)
+    return buffer.getvalue()
+
+
+def test_two_photos_of_4_9_mb_sent_at_once_without_javascript_are_both_kept(served, app):
+    """Through waitress: before the fix, its own English "Request Entity Too Large"."""
+    from tests.builders import documents
+
+    photos = [photo(1), photo(2)]
+    assert all(4.7 * 1024 * 1024 < len(data) < 5 * 1024 * 1024 for data in photos)
+    claire = Visitor(served.url)
+    assert claire.sign_in(CLAIRE, DEMO_PASSWORD).status == 303
+    token = claire.token("/missions/621/deplacement")
+    answer = claire.post_files(
+        "/missions/621/pieces",
+        {"csrf_token": token},
+        [("files", "recto.jpg", photos[0]), ("files", "verso.jpg", photos[1])],
+    )
+    assert answer.status == 303, answer.text[:500]
+    page = plain(claire.get(answer.header("Location")).text)
+    assert "« recto.jpg » envoyé." in page and "« verso.jpg » envoyé." in page
+    kept = documents(app)
+    assert sorted(d.original_name for d in kept) == ["recto.jpg", "verso.jpg"]
+    assert all(d.size <= 5 * 1024 * 1024 for d in kept)
