@@ -21,10 +21,11 @@ import textwrap
 from PIL import Image
 from pypdf import PdfReader
 
-from imagin.documents.bundle import PRINT_PIXELS
 from imagin.storage import Storage
 
 MB = 1024 * 1024
+# A4 at 150 dpi, portrait (width, height) in pixels.
+PRINT_PIXELS = (1240, 1754)
 
 MEASURE = textwrap.dedent(
     """
