@@ -102,6 +102,15 @@ def require_login() -> None:
     """Every page of this blueprint is for signed-in users only."""
 
 
+@bp.url_value_preprocessor
+def allow_a_claims_worth_of_files(endpoint: str | None, _values) -> None:
+    """An upload may carry several files at once: a claim's quota, not one request's limit."""
+    # Here, not in before_request: url_value_preprocessors run before every
+    # before_request, and CSRFProtect's reads the form, under the limit then in force.
+    if endpoint == "documents.upload":
+        request.max_content_length = int(current_app.config["MAX_UPLOAD_REQUEST_BYTES"])
+
+
 # --- Loading, with access checked in the query ------------------------------------------------
 
 
@@ -306,7 +315,7 @@ def request_too_large(error: RequestEntityTooLarge):
     # Raised while CSRFProtect reads the form, before the view: Flask still picks
     # this handler, since the URL matched one of this blueprint's.
     number = (request.view_args or {}).get("number", 0)
-    limit = int(current_app.config["MAX_CONTENT_LENGTH"])
+    limit = int(request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"])
     form_limit = form_message(passed_limit(error, request), current_app.config)
     if form_limit is not None:
         message = form_limit
