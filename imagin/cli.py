@@ -119,9 +119,13 @@ def _serve(app: Flask, server, *, slot: int, metrics_port: int | None, metrics_h
 def waitress_settings(config: Mapping[str, Any]) -> dict[str, Any]:
     """What waitress needs beyond the address: body limit and the trusted reverse proxy."""
     settings: dict[str, Any] = {
-        # A little above Flask's own limit, so Flask answers 413 in French first,
-        # while waitress still refuses a huge body before buffering it.
-        "max_request_body_size": config["MAX_CONTENT_LENGTH"] + 64 * 1024,
+        # A little above the app's own limits (an upload's is the larger), so the
+        # app answers 413 in French first, while waitress still refuses a huge body
+        # before buffering it.
+        "max_request_body_size": max(
+            config["MAX_CONTENT_LENGTH"], config["MAX_UPLOAD_REQUEST_BYTES"]
+        )
+        + 64 * 1024,
         "ident": "imagin",
     }
     proxies = int(config["PROXY_COUNT"])

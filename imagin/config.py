@@ -17,9 +17,18 @@ HTTPS = False
 # How many reverse proxies sit in front of waitress (their X-Forwarded-* headers are trusted).
 PROXY_COUNT = 0
 
-# Files: 5 MiB per document; waitress cuts bigger request bodies before Flask reads them.
+# Files: 5 MiB per document. An upload may carry a whole claim's worth of files
+# (several photos at once without JavaScript): its limit sits above the per-claim
+# quota (MAX_BYTES_PER_CLAIM), so that the app, not waitress, decides about each
+# file and says why in French. Every other request keeps MAX_CONTENT_LENGTH.
+# waitress cuts only what is bigger than both (imagin.cli).
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_UPLOAD_REQUEST_BYTES = 41 * 1024 * 1024
 MAX_CONTENT_LENGTH = 6 * 1024 * 1024
+# Werkzeug's limits on a form's parts: how many, and the size of a text field or
+# of a part's headers (a file's name…); past them the request gets its own message.
+MAX_FORM_PARTS = 1000
+MAX_FORM_MEMORY_SIZE = 500_000
 UPLOAD_DIR = None
 
 # Sign-in throttling: failed attempts only; per account, and looser per address

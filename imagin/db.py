@@ -95,7 +95,34 @@ def close_db(_exc: BaseException | None = None) -> None:
 
 
 def _mark_write_intent() -> None:
+    # What runs before the view (the signed-in user, the session…) only reads:
+    # it takes no write lock, which the view's own transaction takes if it writes.
+    write_intent.set(False)
+
+
+def _enter_view() -> None:
+    """End the reads done before the view, so the view's first statement opens its own
+    transaction, with SQLite's write lock when the method writes."""
+    session = g.get("db")
+    if session is not None and session.in_transaction():
+        # Commit, not rollback: nothing was written, and what was loaded stays loaded.
+        session.commit()
     write_intent.set(request.method in UNSAFE_METHODS)
+
+
+def reads_first() -> None:
+    """This view reads, then does slow work (checking a file), then writes: its reads
+    take no write lock; it calls ``finish_reading`` before the slow work."""
+    write_intent.set(False)
+
+
+def finish_reading() -> None:
+    """End the read transaction (nothing written): the slow work that follows holds no
+    lock and no transaction, and the next statement takes the write lock at BEGIN."""
+    session = get_db()
+    if session.in_transaction():
+        session.commit()
+    write_intent.set(True)
 
 
 def init_app(app: Flask) -> None:
@@ -104,6 +131,15 @@ def init_app(app: Flask) -> None:
     app.extensions["imagin.engine"] = engine
     app.extensions["imagin.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
     app.before_request(_mark_write_intent)
+    # Flask has no hook between the last before_request (blueprints' run after the
+    # app's) and the view: wrap this app's dispatch, where the view is called.
+    dispatch = app.dispatch_request
+
+    def dispatch_request():
+        _enter_view()
+        return dispatch()
+
+    app.dispatch_request = dispatch_request  # type: ignore[method-assign]
     app.teardown_appcontext(close_db)
     app.cli.add_command(db_cli)
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 from imagin.rendering import wants_fragment
+from imagin.too_large import form_message, passed_limit
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ def handle_http_error(error: HTTPException):
     """Any HTTP error as a French page (or an in-page alert under HTMX)."""
     code = error.code or 500
     description = getattr(error, "french_message", None)
+    if isinstance(error, RequestEntityTooLarge):
+        description = form_message(passed_limit(error, request), current_app.config)
     return _render(code, description)
 
 

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import io
 import logging
+import math
+import struct
 import tempfile
 import unicodedata
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO
 
-from PIL import Image
+from PIL import Image, PngImagePlugin
 from pypdf import PdfReader, PdfWriter, Transformation
 
 from imagin.models import Claim, Document
@@ -29,8 +32,12 @@ A4 = (595.28, 841.89)
 MARGIN = 50.0
 INDENT = 14.0
 IMAGE_PDF_QUALITY = 90
-# A4 at 300 dpi, portrait (width, height) in pixels.
-MAX_IMAGE_PIXELS_ON_PAGE = (2480, 3508)
+# A4 at 150 dpi, portrait (width, height) in pixels: what a printed page shows.
+# Each image enters the bundle reduced to it, one at a time, so that a bundle's
+# memory does not grow with the size or the number of its images.
+PRINT_PIXELS = (1240, 1754)
+# How many bytes of a stored PNG's rows are decoded at once (a band of rows).
+BAND_BYTES = 4 * 1024 * 1024
 BUNDLE_TITLE = "Pièces justificatives"
 
 TYPE_LABELS: dict[str, str] = {
@@ -191,17 +198,14 @@ def _add_entry(writer: PdfWriter, storage: Storage, entry: _Entry, number: int, 
 
 def _add_image(writer: PdfWriter, storage: Storage, entry: _Entry, number: int, count: int) -> None:
     """The image on an A4 page, as large as fits, keeping its proportions, under a caption."""
-    with storage.open(entry.document.stored_name) as stream, Image.open(stream) as image:
-        image.load()
-        picture = _flatten(image)
-    # 300 dpi on A4 is all a printer or a screen will show: a 48 Mpx photo
-    # would only make the download longer on a slow line.
+    with storage.open(entry.document.stored_name) as stream:
+        picture = print_size(stream.read())
     landscape = picture.width > picture.height
-    picture.thumbnail(MAX_IMAGE_PIXELS_ON_PAGE[::-1] if landscape else MAX_IMAGE_PIXELS_ON_PAGE)
     width, height = picture.size
     rendered = io.BytesIO()
     # 72 dpi: one pixel is one point, so the scale below is in pixels per point.
     picture.save(rendered, "PDF", resolution=72.0, quality=IMAGE_PDF_QUALITY)
+    del picture
     image_page = PdfReader(rendered).pages[0]
 
     page_width, page_height = (A4[1], A4[0]) if landscape else A4
@@ -219,10 +223,120 @@ def _add_image(writer: PdfWriter, storage: Storage, entry: _Entry, number: int, 
     )
 
 
+def print_box(size: tuple[int, int]) -> tuple[int, int]:
+    """A4 at 150 dpi, turned like the image (landscape for a landscape image)."""
+    return PRINT_PIXELS[::-1] if size[0] > size[1] else PRINT_PIXELS
+
+
+def print_size(data: bytes) -> Image.Image:
+    """A stored image at most A4 at 150 dpi, RGB or grey on white, never decoded whole.
+
+    A JPEG is decoded at 1/2, 1/4 or 1/8 of its size by its decoder (draft); a
+    PNG a band of rows at a time, each band reduced before the next is decoded.
+    """
+    with Image.open(io.BytesIO(data)) as image:
+        box = print_box(image.size)
+        factor = max(1, math.ceil(max(image.width / box[0], image.height / box[1])))
+        if image.format == "JPEG":
+            image.draft(image.mode if image.mode in ("L", "RGB") else "RGB", box)
+        elif image.format == "PNG" and factor > 1:
+            return _png_in_bands(data, factor)
+        image.load()
+        picture = _flatten(image)
+    picture.thumbnail(box)
+    return picture
+
+
+def _png_chunks(data: bytes):
+    position = 8
+    while position + 8 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, position)
+        yield kind, data[position + 8 : position + 8 + length]
+        position += 12 + length
+        if kind == b"IEND":
+            return
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _png_in_bands(data: bytes, factor: int) -> Image.Image:
+    """Decode a PNG band by band, each band reduced by ``factor`` into the result.
+
+    Each band becomes a small PNG of its own that Pillow decodes: its rows as they
+    are in the file (still filtered), after the band's previous row, unfiltered,
+    which the filters of its first row refer to.
+    """
+    chunks = _png_chunks(data)
+    kind, header = next(chunks)
+    if kind != b"IHDR":
+        raise ValueError("PNG sans en-tête")
+    width, height, depth, color, _compression, _filter, interlace = struct.unpack(
+        ">IIBBBBB", header
+    )
+    if interlace:
+        raise ValueError("PNG entrelacé : ce n'est pas un fichier enregistré par IMAG'IN")
+    _mode, rawmode = PngImagePlugin._MODES[(depth, color)]
+    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[color]
+    stride = 1 + (width * channels * depth + 7) // 8
+    extras = []  # the palette and transparency every band needs
+    compressed = []
+    for kind, body in chunks:
+        if kind == b"IDAT":
+            compressed.append(body)
+        elif not compressed and kind in (b"PLTE", b"tRNS"):
+            extras.append(_chunk(kind, body))
+    inflater = zlib.decompressobj()
+    pieces = iter(compressed)
+    band_rows = max(factor, BAND_BYTES // stride // factor * factor)
+    result = Image.new("RGB", (math.ceil(width / factor), math.ceil(height / factor)), "white")
+    previous: bytes | None = None
+    for top in range(0, height, band_rows):
+        rows = min(band_rows, height - top)
+        filtered = _inflate(inflater, pieces, rows * stride)
+        if len(filtered) < rows * stride:
+            raise ValueError("PNG incomplet")
+        raw = filtered if previous is None else b"\x00" + previous + filtered
+        band_height = rows + (previous is not None)
+        band_header = struct.pack(">IIBBBBB", width, band_height, depth, color, 0, 0, 0)
+        band_file = b"".join(
+            [
+                b"\x89PNG\r\n\x1a\n",
+                _chunk(b"IHDR", band_header),
+                *extras,
+                _chunk(b"IDAT", zlib.compress(raw, 0)),
+                _chunk(b"IEND", b""),
+            ]
+        )
+        del raw, filtered
+        with Image.open(io.BytesIO(band_file)) as band:
+            band.load()
+            if previous is not None:
+                band = band.crop((0, 1, width, band_height))
+            previous = band.crop((0, rows - 1, width, rows)).tobytes("raw", rawmode)
+            reduced = _flatten(band).reduce(factor)
+        result.paste(reduced, (0, top // factor))
+    return result
+
+
+def _inflate(inflater, pieces, size: int) -> bytes:
+    """The next ``size`` bytes of the image data, never more (a zlib bomb stays bounded)."""
+    output = bytearray()
+    while len(output) < size:
+        source = inflater.unconsumed_tail or next(pieces, b"")
+        if not source:
+            break
+        output += inflater.decompress(source, size - len(output))
+    return bytes(output)
+
+
 def _flatten(image: Image.Image) -> Image.Image:
     """RGB or grey on white: what Pillow's PDF writer takes without JPEG 2000."""
-    if image.mode in ("RGB", "L", "1"):
+    if image.mode in ("RGB", "L"):
         return image.copy()
+    if image.mode == "1" or image.mode.startswith("I"):
+        return image.convert("L")
     rgba = image.convert("RGBA")
     background = Image.new("RGB", rgba.size, "white")
     background.paste(rgba, mask=rgba.getchannel("A"))

@@ -11,16 +11,15 @@ import hashlib
 import io
 import os
 import re
-import threading
+import struct
 import unicodedata
-import warnings
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from PIL import Image, ImageOps
+from PIL import GifImagePlugin, Image, ImageOps, JpegImagePlugin, PngImagePlugin
 from pypdf import PdfReader
 from pypdf.generic import (
     ArrayObject,
@@ -38,19 +37,28 @@ from imagin.documents.errors import (
     EMPTY_PDF,
     ENCRYPTED_PDF,
     MIB,
+    STORED_JPEG_TOO_LARGE,
+    STORED_PNG_TOO_LARGE,
     TOO_COMPLEX_PDF,
     TOO_MANY_FRAMES,
+    TOO_MANY_GIF_PIXELS,
     TOO_MANY_PAGES,
     TOO_MANY_PIXELS,
     UNSUPPORTED_FORMAT,
     DocumentRefused,
     FileTooLarge,
+    format_size,
 )
 
-# A 40 Mpx image is already 120 MB of RGB once decoded; phone photos are 12 to 24 Mpx.
+# A 40 Mpx image is already 160 MB once decoded (Pillow keeps RGB in 4 bytes a
+# pixel); phone photos are 12 to 24 Mpx.
 MAX_PIXELS = 40_000_000
-# Receipts are not animations: a GIF keeps its first frame, and past this many
-# frames it is refused rather than parsed further.
+# What decoding one upload may cost, read from its header before any pixel is
+# decoded: pixels times the bytes Pillow keeps for each of them.
+MAX_DECODED_BYTES = 160 * MIB
+# Receipts are not animations: a GIF keeps its first frame. Its frames are counted,
+# and their pixels added up, from the file's block structure without decoding
+# any of them; past either limit it is refused.
 MAX_GIF_FRAMES = 50
 MAX_PDF_PAGES = 100
 # Bounds on what checking one PDF may cost, whatever its 5 MB hold: pypdf reads
@@ -58,6 +66,10 @@ MAX_PDF_PAGES = 100
 MAX_PDF_OBJECTS = 20_000
 MAX_PDF_DECODED_BYTES = 100 * MIB
 JPEG_QUALITY = 85
+# Re-encoding a photo saved at a low quality at JPEG_QUALITY can double its size:
+# the stored file must still be within the limit, so lower qualities are tried in
+# turn, down to the last one, below which a receipt would become hard to read.
+JPEG_FALLBACK_QUALITIES = (75, 65, 55, 45)
 DISPLAY_NAME_LENGTH = 120
 READ_CHUNK = 64 * 1024
 
@@ -117,9 +129,14 @@ EMBEDDED_NAMES = frozenset({"EmbeddedFile", "EmbeddedFiles", "EF", "FileAttachme
 # categories): they make "fdp.exe" look like "exe.pdf" on screen.
 HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
-# Pillow's global warning filters are process-wide, and a decoded image is big:
-# one image at a time keeps both under control.
-_IMAGE_LOCK = threading.Lock()
+# The plugins' own openers, not Image.open: it compares the size with a
+# process-wide threshold and warns through the process-wide warning filters,
+# which threads cannot change safely. Our limits are checked right after.
+_OPENERS = {
+    "JPEG": JpegImagePlugin.jpeg_factory,
+    "PNG": PngImagePlugin.PngImageFile,
+    "GIF": GifImagePlugin.GifImageFile,
+}
 
 _RAW_NAME = re.compile(rb"/([^\x00\t\n\x0c\r ()<>\[\]{}/%]*)")
 _HEX_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
@@ -180,7 +197,7 @@ def inspect_upload(
         pages = check_pdf(data)
         stored = data
     else:
-        stored = reencode_image(data, declared)
+        stored = reencode_image(data, declared, max_bytes=max_bytes)
         pages = 1
     kind = KINDS[declared].stored_as
     content_type, extension = STORED_TYPES[kind]
@@ -271,55 +288,140 @@ def _damaged(kind: str) -> DocumentRefused:
 # --- Images ------------------------------------------------------------------
 
 
-def reencode_image(data: bytes, kind: str) -> bytes:
-    """Decode the whole image, apply its EXIF orientation and re-encode it with no metadata."""
-    too_big = DocumentRefused(TOO_MANY_PIXELS.format(megapixels=MAX_PIXELS // 1_000_000))
-    with _IMAGE_LOCK, warnings.catch_warnings():
-        # Pillow warns about odd but readable files; the checks below decide.
-        warnings.simplefilter("ignore")
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            return _reencode(data, kind, too_big)
-        except DocumentRefused:
-            raise
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise too_big from None
-        # Pillow reports a broken file through many exception types (OSError,
-        # SyntaxError, ValueError, struct.error, EOFError…): all mean "damaged".
-        except Exception as error:
-            raise _damaged(kind) from error
+def reencode_image(data: bytes, kind: str, *, max_bytes: int | None = None) -> bytes:
+    """Decode the image, apply its EXIF orientation and re-encode it with no metadata.
+
+    The result is at most ``max_bytes`` (a JPEG at a lower quality if need be).
+    Thread-safe and lock-free: several uploads are checked at once, each within
+    the bounds its header allows, and no other request waits for them.
+    """
+    try:
+        return _reencode(data, kind, max_bytes)
+    except DocumentRefused:
+        raise
+    except Image.DecompressionBombError:
+        raise _too_big() from None
+    # Pillow reports a broken file through many exception types (OSError,
+    # SyntaxError, ValueError, struct.error, EOFError…): all mean "damaged".
+    except Exception as error:
+        raise _damaged(kind) from error
 
 
-def _reencode(data: bytes, kind: str, too_big: DocumentRefused) -> bytes:
+def _too_big() -> DocumentRefused:
+    return DocumentRefused(TOO_MANY_PIXELS.format(megapixels=MAX_PIXELS // 1_000_000))
+
+
+def bytes_per_pixel(mode: str) -> int:
+    """What Pillow keeps in memory for one pixel of ``mode`` (RGB takes 4 bytes, like RGBA)."""
+    if mode in ("1", "L", "P"):
+        return 1
+    return 2 if mode.startswith("I;16") else 4
+
+
+def _reencode(data: bytes, kind: str, max_bytes: int | None) -> bytes:
     pil_format = KINDS[kind].pil_format
     assert pil_format is not None
-    with Image.open(io.BytesIO(data), formats=[pil_format]) as image:
-        # Image.open only reads the header: refuse a pixel flood before decoding it.
+    if kind == "gif":
+        # Before Pillow opens it: seeking through frames would decode each of them.
+        check_gif_frames(data)
+    with _OPENERS[pil_format](io.BytesIO(data)) as image:
+        # Opening reads the header only: refuse a pixel flood before decoding it.
         width, height = image.size
         if width * height > MAX_PIXELS:
-            raise too_big
-        if kind == "gif":
-            _check_frame_count(image)
+            raise _too_big()
+        if width * height * bytes_per_pixel(image.mode) > MAX_DECODED_BYTES:
+            raise _too_big()
         image.load()
         clean = _upright(image)
     clean = _storable_mode(clean, KINDS[kind].stored_as)
     # Nothing of the source survives: no EXIF (GPS position), ICC profile, text chunks.
     clean.info = {}
+    limit = max_bytes if max_bytes is not None else float("inf")
+    if KINDS[kind].stored_as == "png":
+        output = _encoded(clean, "PNG", optimize=True)
+        if len(output) > limit:
+            raise DocumentRefused(STORED_PNG_TOO_LARGE.format(size=format_size(int(limit))), 413)
+        return output
+    for quality in (JPEG_QUALITY, *JPEG_FALLBACK_QUALITIES):
+        output = _encoded(clean, "JPEG", quality=quality, optimize=True)
+        if len(output) <= limit:
+            return output
+    raise DocumentRefused(STORED_JPEG_TOO_LARGE.format(size=format_size(int(limit))), 413)
+
+
+def _encoded(image: Image.Image, pil_format: str, **options) -> bytes:
     output = io.BytesIO()
-    if KINDS[kind].stored_as == "jpeg":
-        clean.save(output, "JPEG", quality=JPEG_QUALITY, optimize=True)
-    else:
-        clean.save(output, "PNG", optimize=True)
+    image.save(output, pil_format, **options)
     return output.getvalue()
 
 
-def _check_frame_count(image: Image.Image) -> None:
+@dataclass(frozen=True)
+class GifFrames:
+    """What a GIF's blocks say: its frame count and the pixels decoding all of them costs."""
+
+    count: int
+    pixels: int
+
+
+def gif_frames(data: bytes, *, stop_after: int | None = None) -> GifFrames:
+    """Walk a GIF's blocks (no LZW decoding); stop counting past ``stop_after`` frames.
+
+    Pillow draws every frame on a canvas the size of the logical screen (grown to
+    a frame that passes its edge), so each frame costs the canvas' pixels.
+
+    :raise ValueError: the block structure is broken.
+    """
+    screen_width, screen_height, flags = struct.unpack_from("<HHB", data, 6)
+    position = 13
+    if flags & 0x80:
+        position += 3 << ((flags & 7) + 1)
+    count = pixels = 0
+    length = len(data)
+    while position < length:
+        block = data[position]
+        if block == 0x3B:  # trailer
+            break
+        if block == 0x21:  # extension: label, then data sub-blocks
+            position = _skip_sub_blocks(data, position + 2)
+            continue
+        if block != 0x2C:
+            raise ValueError("bloc GIF inconnu")
+        left, top, width, height, frame_flags = struct.unpack_from("<HHHHB", data, position + 1)
+        screen_width = max(screen_width, left + width)
+        screen_height = max(screen_height, top + height)
+        count += 1
+        pixels += screen_width * screen_height
+        if stop_after is not None and count > stop_after:
+            break
+        position += 10
+        if frame_flags & 0x80:
+            position += 3 << ((frame_flags & 7) + 1)
+        # The LZW minimum code size, then the compressed pixels in sub-blocks.
+        position = _skip_sub_blocks(data, position + 1)
+    return GifFrames(count, pixels)
+
+
+def _skip_sub_blocks(data: bytes, position: int) -> int:
+    length = len(data)
+    while position < length:
+        size = data[position]
+        position += 1 + size
+        if size == 0:
+            return position
+    # A cut file: Pillow decodes what is there and the checks below judge it.
+    return length
+
+
+def check_gif_frames(data: bytes) -> None:
+    """Refuse a GIF with too many frames, or whose frames add up to too many pixels."""
     try:
-        image.seek(MAX_GIF_FRAMES)
-    except EOFError:
-        image.seek(0)
-        return
-    raise DocumentRefused(TOO_MANY_FRAMES.format(frames=MAX_GIF_FRAMES))
+        frames = gif_frames(data, stop_after=MAX_GIF_FRAMES)
+    except (ValueError, struct.error, IndexError):
+        raise _damaged("gif") from None
+    if frames.count > MAX_GIF_FRAMES:
+        raise DocumentRefused(TOO_MANY_FRAMES.format(frames=MAX_GIF_FRAMES))
+    if frames.pixels > MAX_PIXELS:
+        raise DocumentRefused(TOO_MANY_GIF_PIXELS.format(megapixels=MAX_PIXELS // 1_000_000))
 
 
 def _upright(image: Image.Image) -> Image.Image:

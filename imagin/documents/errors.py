@@ -12,6 +12,18 @@ TOO_LARGE = 413
 UNSUPPORTED_FORMAT = "Format non accepté : seuls gif, jpeg, jpg, png et pdf sont acceptés."
 EMPTY_FILE = "Le fichier est vide."
 TOO_MANY_PIXELS = "Image trop grande ({megapixels} millions de pixels au maximum)."
+STORED_JPEG_TOO_LARGE = (
+    "Même recompressée, cette photo dépasserait {size} : réduisez sa définition "
+    "(par exemple en la photographiant à nouveau en qualité moyenne) puis déposez-la à nouveau."
+)
+STORED_PNG_TOO_LARGE = (
+    "Une fois nettoyée de ses métadonnées, cette image dépasserait {size} en PNG : "
+    "enregistrez-la en JPEG ou en PDF, puis déposez-la à nouveau."
+)
+TOO_MANY_GIF_PIXELS = (
+    "Ce GIF animé est trop grand : ses images comptent ensemble plus de {megapixels} millions "
+    "de pixels. Envoyez une image fixe ou un PDF."
+)
 TOO_MANY_FRAMES = (
     "Ce GIF animé compte trop d'images ({frames} au maximum) : envoyez une image fixe ou un PDF."
 )

@@ -36,9 +36,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from imagin import clock
 from imagin.claims.editing import ANY_VERSION, closed_by_deadline, commit, ensure_editable
 from imagin.claims.rates import load_rates
-from imagin.db import get_db
+from imagin.db import finish_reading, get_db, reads_first
 from imagin.documents.bundle import build_bundle, claim_summary_lines
-from imagin.documents.checks import display_name, inspect_upload
+from imagin.documents.checks import CheckedFile, display_name, inspect_upload
 from imagin.documents.errors import (
     DocumentRefused,
     DuplicateDocument,
@@ -68,6 +68,7 @@ from imagin.rendering import (
     wants_fragment,
 )
 from imagin.storage import InvalidStoredName, get_storage
+from imagin.too_large import form_message, passed_limit
 from imagin.travel.service import travel_view
 
 bp = Blueprint("documents", __name__)
@@ -99,6 +100,15 @@ bp.add_app_template_filter(format_size, "file_size")
 @login_required
 def require_login() -> None:
     """Every page of this blueprint is for signed-in users only."""
+
+
+@bp.url_value_preprocessor
+def allow_a_claims_worth_of_files(endpoint: str | None, _values) -> None:
+    """An upload may carry several files at once: a claim's quota, not one request's limit."""
+    # Here, not in before_request: url_value_preprocessors run before every
+    # before_request, and CSRFProtect's reads the form, under the limit then in force.
+    if endpoint == "documents.upload":
+        request.max_content_length = int(current_app.config["MAX_UPLOAD_REQUEST_BYTES"])
 
 
 # --- Loading, with access checked in the query ------------------------------------------------
@@ -164,6 +174,9 @@ def _upload_conflict(message: str, number: int):
 @refuse_conflicts(_upload_conflict)
 def upload(number: int):
     """Keep the files sent: one per request under HTMX, every file of the form without."""
+    # Checking a file may take seconds: it runs between a read transaction and the
+    # short write of each file, never while the database is locked for writing.
+    reads_first()
     mission = _own_mission(number)
     pieces = _view(mission)
     form = pieces.form()
@@ -174,10 +187,9 @@ def upload(number: int):
     if not form.validate():
         return _refused(number, [*form.receipts.errors, *form.files.errors], 422)
     refs = parse_refs(form.receipts.data or [], pieces.receipts) or []
-    outcomes = [
-        (display_name(upload.filename), _keep(mission.claim, upload, refs, pieces))
-        for upload in form.uploads
-    ]
+    finish_reading()
+    checked = [(display_name(upload.filename), _check(upload)) for upload in form.uploads]
+    outcomes = [(name, _keep(mission.claim, result, refs, pieces)) for name, result in checked]
     if not wants_fragment():
         for name, outcome in outcomes:
             _flash_outcome(number, name, outcome, refs)
@@ -204,12 +216,27 @@ def upload(number: int):
     )
 
 
-def _keep(claim: Claim, upload, refs, pieces: DocumentsView) -> Document | DocumentRefused:
-    """Check one uploaded file and store it with its links, or return why it was refused."""
-    db = get_db()
+def _check(upload) -> CheckedFile | DocumentRefused:
+    """Check one uploaded file, outside any transaction: what to store, or why not."""
     try:
         # The stream as Werkzeug spooled it: inspect_upload reads it once, up to the limit.
-        checked = inspect_upload(upload.stream, upload.filename, max_bytes=max_upload_bytes())
+        return inspect_upload(upload.stream, upload.filename, max_bytes=max_upload_bytes())
+    except DocumentRefused as refused:
+        return refused
+
+
+def _keep(
+    claim: Claim, checked: CheckedFile | DocumentRefused, refs, pieces: DocumentsView
+) -> Document | DocumentRefused:
+    """Store one checked file with its links in a short write transaction, or say why not."""
+    if isinstance(checked, DocumentRefused):
+        return checked
+    db = get_db()
+    try:
+        # The first statement takes the write lock (and the row's, on PostgreSQL): the
+        # claim as it is now, since it may have been submitted while the file was checked.
+        db.refresh(claim, with_for_update=True)
+        ensure_editable(claim, Part.TRAVEL, ANY_VERSION)
         document = store_document(
             db,
             get_storage(),
@@ -285,12 +312,16 @@ def _duplicate_offer(mission, pieces: DocumentsView, refused: DuplicateDocument,
 
 @bp.errorhandler(RequestEntityTooLarge)
 def request_too_large(error: RequestEntityTooLarge):
-    """A body over MAX_CONTENT_LENGTH, refused before any file of it was read."""
+    """A body over MAX_CONTENT_LENGTH (refused before any file of it was read), or a form
+    of too many parts or with a field or a part's headers too long."""
     # Raised while CSRFProtect reads the form, before the view: Flask still picks
     # this handler, since the URL matched one of this blueprint's.
     number = (request.view_args or {}).get("number", 0)
-    limit = int(current_app.config["MAX_CONTENT_LENGTH"])
-    if wants_fragment():
+    limit = int(request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"])
+    form_limit = form_message(passed_limit(error, request), current_app.config)
+    if form_limit is not None:
+        message = form_limit
+    elif wants_fragment():
         message = too_big_message(max_upload_bytes())
     else:
         message = REQUEST_TOO_LARGE.format(

@@ -197,7 +197,8 @@ def test_exactly_5_mib_is_accepted_and_one_byte_more_is_refused(app, claire):
 
 
 def test_a_request_over_the_flask_limit_is_refused_beside_the_file(app, claire):
-    body = b"%PDF-" + b"x" * (6 * MIB)
+    # The limit sits above a claim's quota (40 Mo): several files may be sent at once.
+    body = b"%PDF-" + b"x" * (41 * MIB)
     response = send(claire, ("enorme.pdf", body))
     assert response.status_code == 413
     assert response.headers["HX-Retarget"] == "next .upload__message"
@@ -205,7 +206,18 @@ def test_a_request_over_the_flask_limit_is_refused_beside_the_file(app, claire):
     without_js = send(claire, ("enorme.pdf", body), hx=False)
     assert without_js.status_code == 303
     html = plain(claire.get(without_js.location).get_data(as_text=True))
-    assert "Ce que vous avez envoyé dépasse 6 Mo en tout" in html
+    assert "Ce que vous avez envoyé dépasse 41 Mo en tout" in html
+    assert documents(app) == []
+
+
+def test_a_file_over_5_mb_within_the_request_limit_is_refused_by_its_name(app, claire):
+    response = send(claire, ("gros.pdf", b"%PDF-" + b"x" * (6 * MIB)), hx=False)
+    assert response.status_code == 303
+    html = plain(claire.get(response.location).get_data(as_text=True))
+    assert (
+        "« gros.pdf » n'a pas été enregistré : Le fichier dépasse 5 Mo : "
+        "envoyez une version plus légère." in html
+    )
     assert documents(app) == []
 
 

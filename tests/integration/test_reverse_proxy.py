@@ -136,7 +136,7 @@ def test_nginx_serves_static_files_itself_and_answers_its_own_errors_in_french(b
     huge = browser.request(
         "POST",
         "/missions/621/pieces",
-        b"x" * (9 * 1024 * 1024),
+        b"x" * (49 * 1024 * 1024),
         {"Content-Type": "application/octet-stream", "X-CSRFToken": token},
     )
     assert huge.status == 413

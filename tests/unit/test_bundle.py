@@ -131,11 +131,11 @@ def test_images_fill_the_page_keeping_their_proportions(storage, size, page_size
     assert drawn[index] == pytest.approx(room[index], abs=0.01)
 
 
-def test_big_photos_are_reduced_to_300_dpi(storage):
+def test_big_photos_are_reduced_to_150_dpi(storage):
     documents = [stored(storage, jpeg((5000, 1000)), "panorama.jpg")]
     page = read(build_bundle(documents, storage, SUMMARY)).pages[1]
     [image] = page.images
-    assert image.image.size == (3508, 702)
+    assert image.image.size == (1754, 351)
 
 
 def test_an_unreadable_document_becomes_a_notice_page(storage):

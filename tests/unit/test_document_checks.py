@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import time
 import warnings
 import zlib
@@ -565,3 +566,87 @@ def test_pathological_pdf_syntax_is_refused_quickly(body):
     started = time.monotonic()
     assert refusal(data, "piege.pdf").message == "Ce fichier PDF est endommagé ou incomplet."
     assert time.monotonic() - started < 5
+
+
+# --- Issue 11: the work a file costs is bounded before decoding; stored sizes tell the truth --
+
+
+def test_gif_frames_are_counted_from_its_blocks_without_decoding(monkeypatch):
+    def no_decoding(self):
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    frames = checks.gif_frames(gif(60, size=(20, 10)))
+    assert (frames.count, frames.pixels) == (60, 60 * 200)
+    assert refusal(gif(60, size=(20, 10)), "anim.gif").message == (
+        "Ce GIF animé compte trop d'images (50 au maximum) : envoyez une image fixe ou un PDF."
+    )
+
+
+def test_gif_whose_frames_add_up_to_too_many_pixels_is_refused(monkeypatch):
+    # Two frames of 5000 × 5000: each under the limit, 50 Mpx together.
+    frame = Image.new("P", (5000, 5000), 0)
+    frame.putpalette([255, 0, 0, 0, 0, 255])
+    buffer = io.BytesIO()
+    frame.save(buffer, "GIF")
+    single = buffer.getvalue()
+    start = single.index(b"\x2c", 13)
+    data = single[:start] + single[start:-1] * 2 + b"\x3b"
+    assert refusal(data, "deux.gif").message == (
+        "Ce GIF animé est trop grand : ses images comptent ensemble plus de 40 millions "
+        "de pixels. Envoyez une image fixe ou un PDF."
+    )
+    # One such frame alone is a fixed image of 25 Mpx, and is kept.
+    assert inspect(single, "une.gif").kind == "png"
+
+
+def test_bytes_per_pixel_are_those_pillow_keeps():
+    assert [checks.bytes_per_pixel(m) for m in ("1", "L", "P", "I;16", "LA", "RGB", "RGBA")] == [
+        1,
+        1,
+        1,
+        2,
+        4,
+        4,
+        4,
+    ]
+
+
+def noisy_jpeg(size: tuple[int, int], quality: int) -> bytes:
+    rng = random.Random(7)
+    image = Image.frombytes("RGB", size, rng.randbytes(size[0] * size[1] * 3))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def test_a_photo_saved_at_low_quality_is_stored_within_5_mb():
+    # 4.2 MiB at quality 40: re-encoded at 85 it would be past 5 MiB (stored so before the fix).
+    data = noisy_jpeg((4200, 3200), 40)
+    assert 4 * 1024 * 1024 < len(data) < FIVE_MB
+    with Image.open(io.BytesIO(data)) as image:
+        at_85 = io.BytesIO()
+        image.save(at_85, "JPEG", quality=checks.JPEG_QUALITY, optimize=True)
+    assert len(at_85.getvalue()) > FIVE_MB
+    checked = inspect(data, "ticket.jpg")
+    assert checked.size <= FIVE_MB
+    with opened(checked.data) as image:
+        assert image.size == (4200, 3200)
+
+
+def test_an_image_that_cannot_fit_once_cleaned_is_refused_with_its_reason():
+    data = noisy_jpeg((1200, 900), 20)
+    refused = refusal(data, "ticket.jpg", max_bytes=len(data))
+    assert refused.status == 413
+    assert refused.message.startswith("Même recompressée, cette photo dépasserait")
+    # A palette PNG with transparency is kept as RGBA: bigger than what was sent.
+    rng = random.Random(3)
+    image = Image.frombytes("P", (600, 400), bytes(rng.randrange(4) for _ in range(600 * 400)))
+    image.putpalette([255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255])
+    image.info["transparency"] = 0
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", transparency=0)
+    small = buffer.getvalue()
+    refused = refusal(small, "plan.png", max_bytes=len(small))
+    assert refused.status == 413
+    assert "Une fois nettoyée de ses métadonnées, cette image dépasserait" in refused.message
