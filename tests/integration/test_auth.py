@@ -297,17 +297,14 @@ def test_a_stranger_cannot_lock_the_owner_out(app):
 
 def test_one_address_is_throttled_loosely_across_accounts(app):
     statuses = [
-        sign_in_from(app, "203.0.113.10", f"user{n}@example.fr", "x").status_code
-        for n in range(51)
+        sign_in_from(app, "203.0.113.10", f"user{n}@example.fr", "x").status_code for n in range(51)
     ]
     assert statuses == [422] * 50 + [429]
     # Another address is not concerned.
     assert sign_in_from(app, "203.0.113.11", PAUL, "imagin-demo").status_code == 303
 
 
-def test_an_account_is_throttled_across_addresses_at_a_rate_no_person_types(
-    database_url, tmp_path
-):
+def test_an_account_is_throttled_across_addresses_at_a_rate_no_person_types(database_url, tmp_path):
     config = base_config(database_url, tmp_path)
     config["LOGIN_ACCOUNT_LIMIT"] = "10 per 1 hour"  # 100 by default: fewer to keep it short
     app = create_app(config)
