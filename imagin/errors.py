@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from imagin.forms import KEPT_KEY
 from imagin.rendering import wants_fragment
@@ -106,6 +106,20 @@ def handle_csrf_error(error: CSRFError):
     )
 
 
+UNTRUSTED_HOST_PAGE = (
+    '<!doctype html>\n<html lang="fr"><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    "<title>Requête invalide</title>"
+    "<h1>Requête invalide</h1>"
+    "<p>Cette adresse n'est pas celle du site IMAG'IN : rien n'a été fait.</p></html>\n"
+)
+
+
+def handle_untrusted_host(error: SecurityError):
+    """A Host header outside TRUSTED_HOSTS: a bare page, since no link of ours can be built."""
+    return UNTRUSTED_HOST_PAGE, 400, {"Content-Type": "text/html; charset=utf-8"}
+
+
 def handle_http_error(error: HTTPException):
     """Any HTTP error as a French page (or an in-page alert under HTMX)."""
     code = error.code or 500
@@ -125,6 +139,7 @@ def handle_unexpected_error(error: Exception):
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(SecurityError, handle_untrusted_host)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(InternalServerError, handle_unexpected_error)
     app.register_error_handler(Exception, handle_unexpected_error)
