@@ -41,8 +41,30 @@ def _kept_for(form: wtforms.Form) -> MultiDict | None:
     return MultiDict([(name, value) for name, value in kept if name in visible])
 
 
+NUL_MESSAGE = "Ce champ contient un caractère invisible non autorisé : retapez-le."
+
+
+def _refuse_nul_characters(fields) -> bool:
+    """False (with the message on the field) where a value holds a NUL character, which no
+    keyboard types and no database text column stores."""
+    clean = True
+    for field in fields:
+        if isinstance(field, wtforms.FormField):
+            clean = _refuse_nul_characters(field.form) and clean
+        elif isinstance(field, wtforms.FieldList):
+            clean = _refuse_nul_characters(field.entries) and clean
+        elif any(isinstance(v, str) and "\x00" in v for v in field.raw_data or ()):
+            field.errors = [*field.errors, NUL_MESSAGE]
+            clean = False
+    return clean
+
+
 class Form(FlaskForm):
     """A POST form with its CSRF field, in French."""
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        return _refuse_nul_characters(self) and valid
 
     class Meta(FlaskForm.Meta):
         locales = ("fr_FR", "fr")
@@ -56,6 +78,10 @@ class Form(FlaskForm):
 
 class QueryForm(wtforms.Form):
     """A GET form (filters, live estimates): no CSRF, in French."""
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        return _refuse_nul_characters(self) and valid
 
     class Meta:
         locales = ("fr_FR", "fr")
