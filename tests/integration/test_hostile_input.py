@@ -4,10 +4,12 @@ import re
 from email import message_from_bytes, policy
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from imagin import create_app, trusted_hosts
 from imagin.models import Claim, Mission, User
+from tests.builders import LEG_621, claim_of, post_expenses, post_leg, post_pay
 from tests.conftest import (
     CLAIRE,
     GESTIONNAIRE,
@@ -165,3 +167,74 @@ def test_a_forged_approval_is_never_offered_again(app, client):
     queue = client.get("/gestion").get_data(as_text=True)
     assert not re.search(r'name="selected" value="815"[^>]*checked', queue)
     assert claim_parts(app, 815) == before
+
+
+# Item 8: never a 500 on bad input.
+
+BLANKS = ["%20", "%20%20", "%09", "%00", "1%20", "99999999999999999999"]
+
+
+@pytest.mark.parametrize("value", BLANKS)
+def test_blank_or_absurd_filters_show_the_list(app, value):
+    client = app.test_client()
+    AuthActions(client).login(CLAIRE)
+    for name in ("session", "status", "page"):
+        assert client.get(f"/missions?{name}={value}").status_code == 200, name
+    client = app.test_client()
+    AuthActions(client).login(GESTIONNAIRE)
+    for name in ("session", "exam", "status", "name", "number", "page"):
+        assert client.get(f"/gestion?{name}={value}").status_code == 200, name
+    assert client.get(f"/gestion?session={value}&status={value}&number={value}").status_code == 200
+
+
+AMOUNTS = ["1e308", "NaN", "-0", "1e-400", "9999999999999", "-1e308", "inf"]
+
+
+@pytest.mark.parametrize("amount", AMOUNTS)
+def test_absurd_amounts_in_every_amount_field_are_refused_in_french(app, signed_in, amount):
+    answers = {
+        "fare": post_leg(app, signed_in, **{**LEG_621, "mode": "train", "km": "", "fare": amount}),
+        "km": post_leg(app, signed_in, **{**LEG_621, "km": amount}),
+        "other expense": post_expenses(
+            app,
+            signed_in,
+            **{
+                "expenses-0-kind": "parking",
+                "expenses-0-detail": "Gare",
+                "expenses-0-amount": amount,
+            },
+        ),
+        "candidates": post_pay(
+            signed_in, version=str(claim_of(app, 621)["version"]), done="oui", candidates=amount
+        ),
+        "vehicle_cv": signed_in.post(
+            "/profil",
+            data={
+                "csrf_token": csrf_from(signed_in.get("/profil").get_data(True)),
+                "vehicle_cv": amount,
+            },
+        ),
+    }
+    for field, answer in answers.items():
+        # -0 is zero (a valid amount); anything else is refused next to its field.
+        assert answer.status_code in (303, 422), (field, answer.status_code)
+        if answer.status_code == 422:
+            assert 'aria-invalid="true"' in answer.get_data(as_text=True), field
+
+
+def test_minus_zero_is_stored_as_zero(app, signed_in):
+    answer = post_expenses(
+        app,
+        signed_in,
+        **{"expenses-0-kind": "parking", "expenses-0-detail": "Gare", "expenses-0-amount": "-0"},
+    )
+    assert answer.status_code == 303
+    page = signed_in.get("/missions/621/deplacement").get_data(as_text=True)
+    assert "-0,00" not in page
+
+
+def test_a_nul_character_is_refused_in_french_not_a_database_error(app, signed_in):
+    token = csrf_from(signed_in.get("/profil").get_data(as_text=True))
+    answer = signed_in.post("/profil", data={"csrf_token": token, "family_commune": "Tours\x00"})
+    assert answer.status_code == 422
+    assert "caractère invisible non autorisé" in answer.get_data(as_text=True)
