@@ -86,7 +86,12 @@ def handle_csrf_error(error: CSRFError):
     never offered again, since whoever posted it may not be the user.
     """
     view = current_app.view_functions.get(request.endpoint or "")
-    keeps = getattr(view, "keeps_typed_values", False) and request.method == "POST"
+    # Under HTMX the form stays on screen as typed, beside the alert: nothing to keep.
+    keeps = (
+        getattr(view, "keeps_typed_values", False)
+        and request.method == "POST"
+        and not wants_fragment()
+    )
     kept = False
     if keeps and _same_origin():
         values = [
