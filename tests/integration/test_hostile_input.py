@@ -141,6 +141,15 @@ def test_an_expired_profile_form_comes_back_with_what_was_typed(app, signed_in):
     assert re.search(r'name="vehicle_cv"[^>]*value="6"', form)
 
 
+def test_an_expired_htmx_form_keeps_nothing_for_later(app, signed_in):
+    typed = {"csrf_token": "expiré", "family_commune": "Saint-Jean-de-Braye"}
+    answer = signed_in.post("/profil", data=typed, headers={**SAME_ORIGIN, "HX-Request": "true"})
+    assert answer.status_code == 400
+    assert "jeton de sécurité" in answer.get_data(as_text=True)
+    # The form stayed on screen as typed; nothing waits to refill a later one.
+    assert "Saint-Jean-de-Braye" not in signed_in.get("/profil").get_data(as_text=True)
+
+
 def claim_parts(app, number: int) -> tuple:
     with database(app) as db:
         claim = db.scalar(select(Claim).join(Mission).where(Mission.number == number))
