@@ -6,6 +6,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 from werkzeug.exceptions import NotFound
@@ -20,7 +21,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _load_config(app, test_config)
 
     from imagin import db, errors, headers, ops, rendering
-    from imagin.extensions import compress, csrf, limiter, login_manager
+    from imagin.extensions import compress, csrf, login_manager, rate_limits
 
     db.init_app(app)
     # First: its before_request starts the clock and its after_request, run last,
@@ -28,7 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     ops.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
-    limiter.init_app(app)
+    rate_limits.init_app(app)
     compress.init_app(app)
     headers.init_app(app)
     rendering.init_app(app)
@@ -85,7 +86,25 @@ def _load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config["SESSION_COOKIE_SECURE"] = bool(app.config["HTTPS"])
     app.config["SESSION_COOKIE_PATH"] = app.config["URL_PREFIX"] or "/"
     app.config["PREFERRED_URL_SCHEME"] = "https" if app.config["HTTPS"] else "http"
-    app.config["RATELIMIT_ENABLED"] = True
+    app.config["TRUSTED_HOSTS"] = trusted_hosts(
+        app.config["PUBLIC_URL"], app.config["TRUSTED_HOSTS"]
+    )
+
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1")
+
+
+def trusted_hosts(public_url: str | None, extra: str | list[str] | None) -> list[str]:
+    """The Host names this site answers to (Flask's TRUSTED_HOSTS): the public address's,
+    the loopback names when that address is on this machine, and the configured others."""
+    names = [extra] if isinstance(extra, str) else list(extra or [])
+    hosts = [name.strip() for item in names for name in item.split(",") if name.strip()]
+    public = urlsplit(public_url or "http://127.0.0.1:8080").hostname
+    if public:
+        hosts.append(f"[{public}]" if ":" in public else public)
+        if public in LOOPBACK_NAMES:
+            hosts.extend(LOOPBACK_NAMES)
+    return list(dict.fromkeys(hosts))
 
 
 def _instance_secret_key(instance: Path) -> str:

@@ -31,10 +31,13 @@ MAX_FORM_PARTS = 1000
 MAX_FORM_MEMORY_SIZE = 500_000
 UPLOAD_DIR = None
 
-# Sign-in throttling: failed attempts only; per account, and looser per address
-# because a whole DEC office can sit behind one IP.
-LOGIN_ACCOUNT_LIMIT = "5 per 15 minutes"
+# Sign-in throttling, failed attempts only (imagin.auth.throttle): strict per account and
+# address, looser per address (a whole DEC office can sit behind one IP), and per account
+# from all addresses only at a rate no person types, so a stranger cannot lock its owner out.
+LOGIN_ACCOUNT_ADDRESS_LIMIT = "5 per 15 minutes"
 LOGIN_IP_LIMIT = "50 per 15 minutes"
+LOGIN_ACCOUNT_LIMIT = "100 per 1 hour"
+# Where the counters live: memory:// (one process) or redis://host:6379 (several).
 RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_STRATEGY = "moving-window"
 
@@ -91,8 +94,13 @@ SMTP_STARTTLS = False
 SMTP_SSL = False
 SMTP_TIMEOUT = 10
 OUTBOX_DIR = None
-# Base of the links in e-mails sent outside a request (``imagin mail retry``, imports by CLI).
+# The site's public address: the base of every link in an e-mail (never the request's Host).
 PUBLIC_URL = "http://127.0.0.1:8080"
+# Requests are answered only for PUBLIC_URL's host and these other names (400 otherwise), so
+# a forged Host header reaches nothing; e.g. IMAGIN_TRUSTED_HOSTS='["imagin.ac-x.fr", "10.0.0.5"]'
+# (a comma-separated string works too). When PUBLIC_URL is on this machine (127.0.0.1 or
+# localhost, as with `make run`), both loopback names are allowed.
+TRUSTED_HOSTS: list[str] = []
 
 # Convocation import: where an uploaded file waits between its preview and its
 # application (default instance/imports).

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    RequestEntityTooLarge,
+    SecurityError,
+)
 
+from imagin.forms import KEPT_KEY
 from imagin.rendering import wants_fragment
 from imagin.too_large import form_message, passed_limit
 
@@ -36,29 +43,92 @@ MESSAGES: dict[int, tuple[str, str]] = {
 }
 
 CSRF_MESSAGE = (
-    "Votre page a expiré ou le jeton de sécurité est absent. Vos saisies ont été conservées "
-    "ci-dessous : renvoyez le formulaire pour les enregistrer."
+    "Votre page a expiré ou le jeton de sécurité est absent : rien n'a été enregistré ni envoyé."
 )
+CSRF_KEPT = "Ce que vous aviez saisi est remis dans le formulaire : vérifiez-le, puis enregistrez."
+CSRF_AGAIN = "Revenez à la page pour recommencer si vous le souhaitez."
+# Headers of an HTTP error that the French page keeps (429's wait, 405's methods).
+KEPT_HEADERS = {"retry-after", "allow"}
 
 
-def _render(code: int, message: str | None = None, resubmit: bool = False):
+def _render(code: int, message: str | None = None, **extra):
     title, default_message = MESSAGES.get(code, MESSAGES[500])
-    context = {"code": code, "title": title, "message": message or default_message}
+    context = {"code": code, "title": title, "message": message or default_message, **extra}
     if wants_fragment():
         return render_template("errors/_alert.html", **context), code
-    if resubmit and request.method == "POST":
-        # The values typed, minus secrets, so a fresh token can carry them again.
-        context["kept_fields"] = [
+    return render_template("errors/error.html", **context), code
+
+
+def _same_origin() -> bool:
+    """Whether this request came from one of our own pages (a forged one never does)."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site:
+        return fetch_site == "same-origin"
+    origin = request.headers.get("Origin") or request.referrer
+    if not origin:
+        return False
+    parts = urlsplit(origin)
+    return parts.scheme == request.scheme and parts.netloc == request.host
+
+
+def _page_to_return_to() -> str:
+    """The page the form was on: this address when it shows the form, else the referring
+    page of this site, else the start page."""
+    adapter = request.url_rule
+    if adapter is not None and "GET" in (adapter.methods or ()):
+        return request.full_path if request.query_string else request.path
+    if request.referrer and _same_origin():
+        parts = urlsplit(request.referrer)
+        if parts.netloc == request.host:
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+    return url_for("auth.root")
+
+
+def handle_csrf_error(error: CSRFError):
+    """A missing or expired CSRF token: nothing done, nothing offered to post again.
+
+    What was typed in visible fields goes back into the form, to be read and saved by
+    the user themself; an action without fields (validate, approve, export, delete) is
+    never offered again, since whoever posted it may not be the user.
+    """
+    view = current_app.view_functions.get(request.endpoint or "")
+    # Under HTMX the form stays on screen as typed, beside the alert: nothing to keep.
+    keeps = (
+        getattr(view, "keeps_typed_values", False)
+        and request.method == "POST"
+        and not wants_fragment()
+    )
+    kept = False
+    if keeps and _same_origin():
+        values = [
             (name, value)
             for name, value in request.form.items(multi=True)
             if name != "csrf_token" and "password" not in name
         ]
-    return render_template("errors/error.html", **context), code
+        if values:
+            session[KEPT_KEY] = values
+            kept = True
+    return _render(
+        400,
+        CSRF_MESSAGE,
+        back=_page_to_return_to(),
+        back_label="Revenir au formulaire" if kept else "Revenir à la page",
+        after=CSRF_KEPT if kept else CSRF_AGAIN,
+    )
 
 
-def handle_csrf_error(error: CSRFError):
-    """A missing or expired CSRF token: explain, and keep what the user typed."""
-    return _render(400, CSRF_MESSAGE, resubmit=True)
+UNTRUSTED_HOST_PAGE = (
+    '<!doctype html>\n<html lang="fr"><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    "<title>Requête invalide</title>"
+    "<h1>Requête invalide</h1>"
+    "<p>Cette adresse n'est pas celle du site IMAG'IN : rien n'a été fait.</p></html>\n"
+)
+
+
+def handle_untrusted_host(error: SecurityError):
+    """A Host header outside TRUSTED_HOSTS: a bare page, since no link of ours can be built."""
+    return UNTRUSTED_HOST_PAGE, 400, {"Content-Type": "text/html; charset=utf-8"}
 
 
 def handle_http_error(error: HTTPException):
@@ -67,7 +137,9 @@ def handle_http_error(error: HTTPException):
     description = getattr(error, "french_message", None)
     if isinstance(error, RequestEntityTooLarge):
         description = form_message(passed_limit(error, request), current_app.config)
-    return _render(code, description)
+    body, status = _render(code, description)
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() in KEPT_HEADERS]
+    return body, status, headers
 
 
 def handle_unexpected_error(error: Exception):
@@ -80,6 +152,7 @@ def handle_unexpected_error(error: Exception):
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(SecurityError, handle_untrusted_host)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(InternalServerError, handle_unexpected_error)
     app.register_error_handler(Exception, handle_unexpected_error)

@@ -22,11 +22,12 @@ from imagin.auth.portal import (
     sso_settings,
 )
 from imagin.auth.signed_in import SignedInUser, load_signed_in_user
-from imagin.auth.throttle import is_throttled, password_link_allowed, record_failure
+from imagin.auth.throttle import password_link_allowed, record_failure, refuse_sign_in
 from imagin.auth.tokens import user_for_token
 from imagin.db import get_db
 from imagin.domain.roles import MANAGERS, Role
 from imagin.extensions import login_manager
+from imagin.forms import keeps_typed_values
 from imagin.mail import wake_sender_after_commit
 from imagin.models import PasswordLinkRequest, User
 from imagin.models.identities import HEADERS, OIDC
@@ -75,6 +76,7 @@ def root():
 
 
 @bp.route("/intervenant", methods=["GET", "POST"])
+@keeps_typed_values
 def login():
     """Show the sign-in form and sign the user in."""
     if current_user.is_authenticated and request.method == "GET":
@@ -82,10 +84,9 @@ def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        if is_throttled():
-            abort(429)
-        db = get_db()
         email = form.email.data.strip()
+        refuse_sign_in(email)
+        db = get_db()
         user = db.scalar(select(User).where(func.lower(User.email) == email.lower()))
         password_hash = user.password_hash if user and user.active else None
         if verify_password(password_hash, form.password.data):
@@ -96,7 +97,7 @@ def login():
             session.clear()
             login_user(user)
             return redirect(safe_next(request.args.get("next"), user), 303)
-        record_failure()
+        record_failure(email)
         error = BAD_CREDENTIALS
     status = 422 if request.method == "POST" else 200
     return render_page(
@@ -205,6 +206,7 @@ LINK_EXPIRED = (
 
 
 @bp.route("/intervenant/mot-de-passe", methods=["GET", "POST"])
+@keeps_typed_values
 def password_link():
     """Send a link to choose a password (first sign-in or forgotten password)."""
     form = PasswordLinkForm()

@@ -26,6 +26,7 @@ from imagin.claims.validation import (
 )
 from imagin.db import get_db
 from imagin.domain.status import Part
+from imagin.forms import keeps_typed_values
 from imagin.missions.page import render_mission_tab
 from imagin.missions.queries import WHOLE_CLAIM, get_own_mission
 from imagin.models import Mission
@@ -114,6 +115,7 @@ def remuneration(number: int):
 
 @bp.post(MISSION_URL + "/remuneration")
 @refuse_conflicts(_pay_conflict)
+@keeps_typed_values
 def save_remuneration(number: int):
     """Save the pay part (Enregistrer), or save it and validate it."""
     db = get_db()

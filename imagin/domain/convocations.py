@@ -230,7 +230,7 @@ def parse_convocations(text: str) -> ImportPreview:
     """Read and check every row of the CSV text; nothing is valid when one thing is not."""
     preview = ImportPreview()
     text = text.removeprefix("\ufeff")
-    lines = text.splitlines()
+    lines = text.splitlines(keepends=True)
     if not any(line.strip() for line in lines):
         preview.errors.append(RowError(1, "numero_mission", "le fichier est vide."))
         return preview
@@ -240,8 +240,29 @@ def parse_convocations(text: str) -> ImportPreview:
     if columns is None:
         return preview
     seen: dict[str, dict] = {"number": {}, "exam": {}, "session": {}, "centre": {}, "type": {}}
-    for cells in reader:
-        line = reader.line_num
+    while True:
+        line = reader.line_num + 1  # where the next row starts
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            # A cell over the csv module's limit (128 Kio): no value here is ever that long.
+            preview.errors.append(
+                RowError(
+                    line, "fichier", "cellule beaucoup trop longue : le fichier est illisible."
+                )
+            )
+            return preview
+        if _unclosed_quote(lines, line, reader.line_num):
+            preview.errors.append(
+                RowError(
+                    line,
+                    "fichier",
+                    'un guillemet (") est ouvert et jamais refermé ; corrigez cette ligne.',
+                )
+            )
+            return preview
         if not any(cell.strip() for cell in cells):
             continue
         row = _row(line, cells, columns, preview.errors)
@@ -250,6 +271,14 @@ def parse_convocations(text: str) -> ImportPreview:
     if not preview.rows and not preview.errors:
         preview.errors.append(RowError(2, "numero_mission", "aucune convocation à importer."))
     return preview
+
+
+def _unclosed_quote(lines: list[str], first: int, last: int) -> bool:
+    """Whether the row of lines first..last ran to the end of the file on a quote never closed
+    (a cell may span lines, but then its quotes pair up)."""
+    return (
+        last > first and last >= len(lines) and "".join(lines[first - 1 : last]).count('"') % 2 == 1
+    )
 
 
 def fold(text: str) -> str:

@@ -39,6 +39,11 @@ def parse_euros(text: str) -> Decimal:
         raise ValueError("Saisissez un montant en euros, par exemple 12,50.") from None
     if not amount.is_finite():
         raise ValueError("Saisissez un montant en euros, par exemple 12,50.")
+    # Beyond a billion euros it is a typing error (and 1e308 would not even round to cents).
+    if amount.adjusted() >= 9:
+        raise ValueError("Ce montant est trop grand : vérifiez le nombre de chiffres.")
+    if amount.is_zero():
+        amount = Decimal(0)  # "-0" is nothing, not a negative amount
     if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
         raise ValueError("Un montant a au plus deux chiffres après la virgule.")
     return quantize(amount)

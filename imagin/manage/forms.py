@@ -14,6 +14,7 @@ from wtforms import (
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from imagin.domain.convocations import MAX_MISSION_NUMBER
 from imagin.domain.service_fait import ServiceFait
 from imagin.domain.status import PartStatus
 from imagin.forms import Form, QueryForm
@@ -35,7 +36,9 @@ class QueueFilterForm(QueryForm):
         validators=[Optional()],
     )
     name = StringField("Intervenant", validators=[Optional(), Length(max=100)])
-    number = IntegerField("N° de mission", validators=[Optional(), NumberRange(min=1)])
+    number = IntegerField(
+        "N° de mission", validators=[Optional(), NumberRange(min=1, max=MAX_MISSION_NUMBER)]
+    )
     page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100_000)])
 
     def set_choices(self, sessions, exams) -> None:
@@ -51,7 +54,9 @@ class QueueFilterForm(QueryForm):
         self.validate()
 
         def value(field):
-            return field.data if field.data not in (None, "") and not field.errors else None
+            # Optional() lets a blank value (" ") through without checking it: blank is none.
+            data = field.data.strip() if isinstance(field.data, str) else field.data
+            return data if data not in (None, "") and not field.errors else None
 
         session, exam, status = value(self.session), value(self.exam), value(self.status)
         filters = QueueFilters(

@@ -252,17 +252,21 @@ def bulk_approve():
         .all()
     )
     found = {m.number for m in missions}
-    result = review.bulk_approve(db, missions, current_user, rates=load_rates(db), now=clock.now())
+    try:
+        # Queuing the e-mails flushes the approvals: a claim changed meanwhile (the same
+        # approval sent twice at once) shows there already, not only at the commit.
+        result = review.bulk_approve(
+            db, missions, current_user, rates=load_rates(db), now=clock.now()
+        )
+        db.commit()
+    except StaleDataError:
+        db.rollback()
+        return back_to(url_for("manage.index"), STALE_FOR_MANAGER, "error")
     refused = [
         f"Mission {number} : introuvable dans vos bureaux."
         for number in numbers
         if number not in found
     ] + result.refused
-    try:
-        db.commit()
-    except StaleDataError:
-        db.rollback()
-        return back_to(url_for("manage.index"), STALE_FOR_MANAGER, "error")
     flash(f"{len(result.done)} partie(s) validée(s), {len(refused)} refusée(s).", "info")
     for line in result.done:
         flash(line, "success")

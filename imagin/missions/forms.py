@@ -29,11 +29,10 @@ class MissionFilterForm(QueryForm):
     def cleaned(self) -> tuple[int | None, PartStatus | None, int]:
         """The filter values; one that does not exist is ignored rather than refused."""
         self.validate()
-        session_id = (
-            int(self.session.data) if self.session.data and not self.session.errors else None
-        )
-        status = (
-            PartStatus(self.status.data) if self.status.data and not self.status.errors else None
-        )
+        # Optional() lets a blank value (" ") through without checking it: blank is none.
+        session = (self.session.data or "").strip()
+        session_id = int(session) if session and not self.session.errors else None
+        status_value = (self.status.data or "").strip()
+        status = PartStatus(status_value) if status_value and not self.status.errors else None
         page = self.page.data if self.page.data and not self.page.errors else 1
         return session_id, status, page

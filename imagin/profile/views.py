@@ -6,6 +6,7 @@ from flask import Blueprint, request, url_for
 from flask_login import current_user, login_required
 
 from imagin.db import get_db
+from imagin.forms import keeps_typed_values
 from imagin.missions.queries import MAX_MISSION_NUMBER
 from imagin.models import User
 from imagin.profile.forms import ProfileForm
@@ -27,6 +28,7 @@ def _back_number() -> int | None:
 
 
 @bp.route("/profil", methods=["GET", "POST"])
+@keeps_typed_values
 def edit():
     """Show and save the communes of residence and the vehicle's fiscal horsepower."""
     user = get_db().get(User, current_user.id)

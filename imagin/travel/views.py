@@ -27,6 +27,7 @@ from imagin.db import get_db
 from imagin.domain.money import format_number
 from imagin.domain.status import Part, edit_refusal
 from imagin.domain.travel import MODE_LABELS, MODES, Mode, meal_windows_text
+from imagin.forms import keeps_typed_values
 from imagin.missions.page import render_mission_tab
 from imagin.missions.queries import WHOLE_CLAIM, get_own_mission
 from imagin.rendering import (
@@ -205,6 +206,7 @@ def _expenses_conflict(message: str, number: int):
 
 @bp.post(TAB_URL + "/frais")
 @refuse_conflicts(_expenses_conflict)
+@keeps_typed_values
 def save_expenses_form(number: int):
     """Save how each meal was taken, the nights and the other expenses."""
     db = get_db()
@@ -372,6 +374,7 @@ def _leg_conflict(message: str, number: int, leg_id: int | None = None):
 
 @bp.post(TAB_URL + "/trajets/nouveau")
 @refuse_conflicts(_leg_conflict)
+@keeps_typed_values
 def create_leg(number: int):
     """Add a leg to the claim."""
     mission = _mission(number)
@@ -381,6 +384,7 @@ def create_leg(number: int):
 
 @bp.post(LEG_URL + "/modifier")
 @refuse_conflicts(_leg_conflict)
+@keeps_typed_values
 def update_leg(number: int, leg_id: int):
     """Save the changes to a leg."""
     mission = _mission(number)

@@ -61,7 +61,7 @@ def test_empty_fields_are_explained_next_to_them(client):
 
 def test_failed_attempts_are_throttled_then_allowed_again(database_url, tmp_path):
     config = base_config(database_url, tmp_path)
-    config["LOGIN_ACCOUNT_LIMIT"] = "5 per 2 seconds"
+    config["LOGIN_ACCOUNT_ADDRESS_LIMIT"] = "5 per 2 seconds"
     app = create_app(config)
     client = app.test_client()
 
@@ -77,6 +77,7 @@ def test_failed_attempts_are_throttled_then_allowed_again(database_url, tmp_path
     refused = attempt("imagin-demo")
     assert refused.status_code == 429
     assert "Trop de tentatives" in refused.get_data(as_text=True)
+    assert 1 <= int(refused.headers["Retry-After"]) <= 2
     # Another account from the same address is not locked by Claire's failures.
     token = csrf_from(client.get("/intervenant").get_data(as_text=True))
     other = client.post(
@@ -212,13 +213,24 @@ def test_secure_cookies_and_hsts_when_https(database_url, tmp_path):
 
 
 def test_post_without_csrf_token_is_refused_in_french_and_keeps_input(client):
-    response = client.post("/intervenant", data={"email": CLAIRE, "password": "imagin-demo"})
+    client.get("/intervenant")
+    response = client.post(
+        "/intervenant",
+        data={"email": CLAIRE, "password": "imagin-demo"},
+        headers={"Sec-Fetch-Site": "same-origin"},
+    )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "jeton de sécurité" in html
-    # The e-mail typed is carried by the resubmit form; the password is not.
-    assert f'value="{CLAIRE}"' in html
-    assert "imagin-demo" not in html
+    # Nothing to post again from the error page: a link back to the form…
+    assert "<form" not in html.split("<main", 1)[1]
+    assert 'href="/intervenant"' in html and "Revenir au formulaire" in html
+    # …where the e-mail typed is back in its field; the password is not.
+    form = client.get("/intervenant").get_data(as_text=True)
+    assert f'value="{CLAIRE}"' in form
+    assert "imagin-demo" not in form
+    # Shown once.
+    assert f'value="{CLAIRE}"' not in client.get("/intervenant").get_data(as_text=True)
 
 
 def test_passwords_are_hashed_with_argon2id(app):
@@ -258,3 +270,63 @@ def test_throttling_can_be_shared_through_redis(database_url, tmp_path):
     assert list(server.scan_iter(match=f"*login-account*{email}*"))
     for app in apps:
         app.extensions["imagin.engine"].dispose()
+
+
+def sign_in_from(app, address: str, email: str, password: str):
+    """One sign-in attempt from a client at ``address``."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    token = csrf_from(client.get("/intervenant").get_data(as_text=True))
+    return client.post(
+        "/intervenant", data={"csrf_token": token, "email": email, "password": password}
+    )
+
+
+def test_a_stranger_cannot_lock_the_owner_out(app):
+    # Attack: wrong passwords for Claire's account from another address.
+    attacker = [sign_in_from(app, "203.0.113.9", CLAIRE, f"guess-{n}") for n in range(8)]
+    assert [r.status_code for r in attacker] == [422] * 5 + [429] * 3
+    # Strictly 5 per 15 minutes: the attacker is told to wait about that long.
+    assert 890 <= int(attacker[-1].headers["Retry-After"]) <= 900
+    # Even the right password is refused to the attacker's address now…
+    assert sign_in_from(app, "203.0.113.9", CLAIRE, "imagin-demo").status_code == 429
+    # …while the owner, from their own address, signs in at once.
+    owner = sign_in_from(app, "198.51.100.7", CLAIRE, "imagin-demo")
+    assert owner.status_code == 303 and owner.location == "/missions"
+
+
+def test_one_address_is_throttled_loosely_across_accounts(app):
+    statuses = [
+        sign_in_from(app, "203.0.113.10", f"user{n}@example.fr", "x").status_code for n in range(51)
+    ]
+    assert statuses == [422] * 50 + [429]
+    # Another address is not concerned.
+    assert sign_in_from(app, "203.0.113.11", PAUL, "imagin-demo").status_code == 303
+
+
+def test_an_account_is_throttled_across_addresses_at_a_rate_no_person_types(database_url, tmp_path):
+    config = base_config(database_url, tmp_path)
+    config["LOGIN_ACCOUNT_LIMIT"] = "10 per 1 hour"  # 100 by default: fewer to keep it short
+    app = create_app(config)
+    # One guess from each of many addresses: no (account, address) count ever reaches 5.
+    statuses = [
+        sign_in_from(app, f"203.0.113.{n}", CLAIRE, "guess").status_code for n in range(1, 12)
+    ]
+    assert statuses == [422] * 10 + [429]
+    refused = sign_in_from(app, "198.51.100.7", CLAIRE, "imagin-demo")
+    assert refused.status_code == 429
+    assert 3590 <= int(refused.headers["Retry-After"]) <= 3600
+    app.extensions["imagin.engine"].dispose()
+
+
+def test_default_limits_are_the_documented_ones(app):
+    assert app.config["LOGIN_ACCOUNT_ADDRESS_LIMIT"] == "5 per 15 minutes"
+    assert app.config["LOGIN_IP_LIMIT"] == "50 per 15 minutes"
+    assert app.config["LOGIN_ACCOUNT_LIMIT"] == "100 per 1 hour"
+
+
+def test_no_rate_limit_hook_runs_on_every_request(app):
+    # Counting happens in the sign-in view only (issue 14: the per-request floor).
+    hooks = [f.__module__ for fs in app.before_request_funcs.values() for f in fs]
+    hooks += [f.__module__ for fs in app.after_request_funcs.values() for f in fs]
+    assert not [module for module in hooks if "limit" in module]

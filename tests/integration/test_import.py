@@ -580,3 +580,28 @@ def test_a_cancelled_convocation_cancels_the_mission_and_says_so(app, manager):
         [message] = db.scalars(select(OutgoingMail)).all()
     assert message.subject == "Mission annulée — mission N° 640"
     assert "Motif :\nJury complet." in message.body
+
+
+@pytest.mark.parametrize(
+    ("bad_row", "message"),
+    [
+        (
+            lambda: row(3002).replace(";", ';"', 1),
+            "Ligne 3, colonne « fichier » : un guillemet (&#34;) est ouvert et jamais refermé",
+        ),
+        (
+            lambda: row(3002) + ";" + "x" * 200_000,
+            "Ligne 3, colonne « fichier » : cellule beaucoup trop longue",
+        ),
+    ],
+    ids=["unclosed-quote", "200-KB-cell"],
+)
+def test_a_malformed_csv_is_explained_at_its_line(app, manager, bad_row, message):
+    # Issue 11: both answered 500 (csv.Error) or a wrong line before.
+    before = counts(app)
+    response = upload(manager, csv_of(row(3001), bad_row(), row(3003)))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert message in html.replace("&quot;", "&#34;"), html[-3000:]
+    assert 'name="token"' not in html
+    assert counts(app) == before

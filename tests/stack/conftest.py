@@ -182,6 +182,8 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
             TRUSTED_PROXY=here,
             HTTPS=True,
             PUBLIC_URL=f"https://localhost:{https_port}",
+            # The app machines' own addresses: their health checks and direct visitors.
+            TRUSTED_HOSTS=[address for _, address in apps_on or []],
             METRICS_TOKEN="jeton-des-tests",
         )
         run(env, "db", "upgrade", log=folder / "setup.log")
