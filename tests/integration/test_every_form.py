@@ -9,14 +9,16 @@ Derandomized and bounded, so the run is the same on every machine and stays shor
 
 from __future__ import annotations
 
+import datetime as dt
 from html.parser import HTMLParser
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from imagin import clock
 from imagin.auth.tokens import password_token
-from imagin.models import User
+from imagin.models import ExamSession, Mission, User
 from tests.builders import add_621, documents, jpeg, send
 from tests.conftest import CLAIRE, GESTIONNAIRE, PAUL, AuthActions, csrf_from, database
 
@@ -93,10 +95,22 @@ def rule_of(app, action: str):
     return endpoint
 
 
+def set_closing(app, number: int, on: dt.date | None) -> None:
+    with database(app) as db:
+        session_id = db.scalar(select(Mission.session_id).where(Mission.number == number))
+        db.execute(
+            update(ExamSession).where(ExamSession.id == session_id).values(entries_close_on=on)
+        )
+        db.commit()
+
+
 def test_every_post_route_gets_generated_values_and_never_answers_5xx(app):
     claire, manager, visitor = app.test_client(), app.test_client(), app.test_client()
+    chef, admin = app.test_client(), app.test_client()
     AuthActions(claire).login(CLAIRE)
     AuthActions(manager).login(GESTIONNAIRE)
+    AuthActions(chef).login("chef.alencon@example.fr")
+    AuthActions(admin).login("admin@example.fr")
     # What some forms act on: a leg and a document of mission 621.
     [leg_id] = add_621(app, claire)
     assert send(claire, ("ticket.jpg", jpeg())).status_code in (200, 201, 303)
@@ -121,9 +135,12 @@ def test_every_post_route_gets_generated_values_and_never_answers_5xx(app):
         manager: [
             "/gestion",
             "/gestion/missions/815",
+            "/gestion/missions/621",
             "/gestion/import",
             "/gestion/paiement",
         ],
+        chef: ["/centre?start=2022-12-01&end=2022-12-31", "/centre/missions/621/signaler"],
+        admin: ["/admin/service-fait"],
     }
     # Each form as (client, page it is on, its position there): read afresh for each
     # example, so its token and version are current and the values reach the view.
@@ -137,6 +154,13 @@ def test_every_post_route_gets_generated_values_and_never_answers_5xx(app):
                 if action != "/deconnexion":  # signing out would end the test's session
                     targets.append((client, path, position, tuple(fields)))
                     actions.append(action or path)
+    # The DEC's reopening form shows once the session is closed; closed only while it is
+    # read, so that the intervenant's forms stay open (test_deadlines attacks it).
+    set_closing(app, 640, clock.today() - dt.timedelta(days=1))
+    actions += [
+        action for action, _ in forms_of(manager.get("/gestion/missions/640").get_data(True))
+    ]
+    set_closing(app, 640, None)
     # The import's second step needs a checked file: its form is on the preview.
     preview = manager.post(
         "/gestion/import",
