@@ -144,11 +144,13 @@ def create_user_command(email: str, role: str, first_name: str, last_name: str) 
 
 
 def init_app(app: Flask) -> None:
+    from imagin.dossier.cli import keys_cli
     from imagin.worker import worker_command
 
     app.cli.add_command(serve_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(create_user_command)
+    app.cli.add_command(keys_cli)
 
 
 main = FlaskGroup(create_app=create_app, add_default_commands=True, load_dotenv=False)

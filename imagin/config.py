@@ -156,3 +156,10 @@ REQUEST_LOG = True
 # (no token set: no /metrics). `imagin serve --metrics-port` serves them on a
 # separate port of its own instead.
 METRICS_TOKEN = None
+
+# Dossier financier. IBAN, BIC and NIR are encrypted with DATA_KEY (base64 of 32 bytes;
+# several separated by commas: the first encrypts, all decrypt, see `imagin keys rotate`);
+# without it, with a key generated into instance/data_keys (0600) on first use.
+DATA_KEY = None
+# A dossier is to renew when its owner has not been paid (nor renewed it) for this long.
+DOSSIER_VALIDITY_MONTHS = 12

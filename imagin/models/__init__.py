@@ -12,6 +12,7 @@ from imagin.models.claims import (
     ReceiptLink,
     TravelLeg,
 )
+from imagin.models.dossier import Dossier, DossierDocument, DossierEvent
 from imagin.models.identities import AuthEvent, PortalEstablishment, PortalIdentity
 from imagin.models.mail import OutgoingMail, PasswordLinkRequest
 from imagin.models.missions import (
@@ -31,6 +32,9 @@ __all__ = [
     "Bureau",
     "Claim",
     "Document",
+    "Dossier",
+    "DossierDocument",
+    "DossierEvent",
     "Exam",
     "ExamCentre",
     "ExamSession",

@@ -1,0 +1,183 @@
+"""The dossier financier as the pages and the export see it: facts gathered, numbers decrypted.
+
+The rule (when it is needed) is ``imagin.domain.dossier``'s; this module reads the
+facts it needs from the database, and is the only place that encrypts or decrypts
+the NIR, the IBAN and the BIC (``imagin.crypto``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask, current_app
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from imagin.crypto import Keyring, keyring_from_config
+from imagin.domain.bank_details import mask_bic, mask_iban, mask_nir
+from imagin.domain.dossier import (
+    DEFAULT_VALIDITY_MONTHS,
+    DossierFacts,
+    DossierNeed,
+    DossierStatus,
+    dossier_need,
+)
+from imagin.models import Claim, Dossier, DossierEvent, Mission, PaymentBatch, PaymentLine
+
+ENCRYPTED = ("nir", "iban", "bic")
+_KEYRING = "imagin.keyring"
+
+
+def keyring(app: Flask | None = None) -> Keyring:
+    """The app's data keys, read once per process (``IMAGIN_DATA_KEY`` or the instance file)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    ring = app.extensions.get(_KEYRING)
+    if ring is None:
+        ring = keyring_from_config(app.config.get("DATA_KEY"), Path(app.instance_path))
+        app.extensions[_KEYRING] = ring
+    return ring
+
+
+def validity_months(app: Flask | None = None) -> int:
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    return int(app.config.get("DOSSIER_VALIDITY_MONTHS") or DEFAULT_VALIDITY_MONTHS)
+
+
+def _context(dossier: Dossier, column: str) -> str:
+    # Binds a ciphertext to its column and its owner: copied elsewhere, it does not decrypt.
+    return f"dossier_financier.{column}:{dossier.user_id}"
+
+
+def seal(dossier: Dossier, column: str, value: str | None, ring: Keyring) -> None:
+    """Store ``value`` encrypted in ``column`` (None clears it)."""
+    setattr(
+        dossier, column, None if value is None else ring.encrypt(value, _context(dossier, column))
+    )
+
+
+def unseal(dossier: Dossier, column: str, ring: Keyring) -> str | None:
+    stored = getattr(dossier, column)
+    return None if stored is None else ring.decrypt(stored, _context(dossier, column))
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """The decrypted numbers: only for the owner's checks, the verifier and the export."""
+
+    nir: str | None
+    iban: str | None
+    bic: str | None
+
+    @property
+    def masked(self) -> Numbers:
+        return Numbers(mask_nir(self.nir), mask_iban(self.iban), mask_bic(self.bic))
+
+
+def numbers(dossier: Dossier | None, ring: Keyring) -> Numbers:
+    if dossier is None:
+        return Numbers(None, None, None)
+    return Numbers(*(unseal(dossier, column, ring) for column in ENCRYPTED))
+
+
+def get_dossier(db: Session, user_id: int) -> Dossier | None:
+    return db.scalar(
+        select(Dossier).where(Dossier.user_id == user_id).options(selectinload(Dossier.documents))
+    )
+
+
+def last_paid_on(db: Session, user_id: int) -> dt.date | None:
+    """The last day a part of one of the user's claims went into a payment batch."""
+    last = db.scalar(
+        select(func.max(PaymentBatch.created_at))
+        .join(PaymentLine, PaymentLine.batch_id == PaymentBatch.id)
+        .join(Claim, Claim.id == PaymentLine.claim_id)
+        .join(Mission, Mission.id == Claim.mission_id)
+        .where(Mission.intervenant_id == user_id)
+    )
+    return last.date() if last else None
+
+
+def facts_of(dossier: Dossier | None, paid_on: dt.date | None) -> DossierFacts:
+    if dossier is None:
+        return DossierFacts(None, last_paid_on=paid_on)
+    return DossierFacts(
+        DossierStatus(dossier.status),
+        submitted_on=dossier.submitted_at.date() if dossier.submitted_at else None,
+        verified_on=dossier.verified_at.date() if dossier.verified_at else None,
+        last_paid_on=paid_on,
+        changed_since_verified=dossier.changed_since_verified,
+    )
+
+
+def need_of(db: Session, user_id: int, today: dt.date) -> DossierNeed:
+    """Whether the user's dossier is to provide, correct, renew or check, today."""
+    return dossier_need(
+        facts_of(get_dossier(db, user_id), last_paid_on(db, user_id)), today, validity_months()
+    )
+
+
+def needs_of(db: Session, user_ids: Iterable[int], today: dt.date) -> dict[int, DossierNeed]:
+    """The same for several users in two queries (the payment export, the queue)."""
+    ids = set(user_ids)
+    if not ids:
+        return {}
+    dossiers = {d.user_id: d for d in db.scalars(select(Dossier).where(Dossier.user_id.in_(ids)))}
+    paid = dict(
+        db.execute(
+            select(Mission.intervenant_id, func.max(PaymentBatch.created_at))
+            .join(Claim, Claim.mission_id == Mission.id)
+            .join(PaymentLine, PaymentLine.claim_id == Claim.id)
+            .join(PaymentBatch, PaymentBatch.id == PaymentLine.batch_id)
+            .where(Mission.intervenant_id.in_(ids))
+            .group_by(Mission.intervenant_id)
+        ).all()
+    )
+    months = validity_months()
+    return {
+        user_id: dossier_need(
+            facts_of(dossiers.get(user_id), paid[user_id].date() if paid.get(user_id) else None),
+            today,
+            months,
+        )
+        for user_id in ids
+    }
+
+
+def record(
+    db: Session,
+    dossier_or_user_id: Dossier | int,
+    action: str,
+    *,
+    actor_id: int | None,
+    at: dt.datetime,
+    before: str | None = None,
+    after: str | None = None,
+    reason: str | None = None,
+) -> None:
+    """Add an event to the dossier's audit trail (never a number in it)."""
+    user_id = (
+        dossier_or_user_id.user_id
+        if isinstance(dossier_or_user_id, Dossier)
+        else dossier_or_user_id
+    )
+    db.add(
+        DossierEvent(
+            user_id=user_id,
+            actor_id=actor_id,
+            at=at,
+            action=action,
+            before=before,
+            after=after,
+            reason=reason,
+        )
+    )
+
+
+def managed_owner(user_id_column):
+    """SQL: the user has a mission in one of the current gestionnaire's bureaus."""
+    from imagin.manage.access import managed_missions
+
+    return exists().where(Mission.intervenant_id == user_id_column, managed_missions())
