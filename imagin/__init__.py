@@ -40,6 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         cli,
         demo,
         documents,
+        dossier,
         mail,
         manage,
         missions,
@@ -54,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(profile.bp)
     app.register_blueprint(manage.bp)
     app.register_blueprint(documents.bp)
+    app.register_blueprint(dossier.bp)
     demo.init_app(app)
     cli.init_app(app)
     documents.init_app(app)

@@ -57,7 +57,7 @@ DOCUMENT_LABELS = {
 }
 
 # What, changed on a dossier already checked, makes the DEC check it again.
-CHECKED_AGAIN_ON_CHANGE = frozenset({"iban", "bic", "holder_name", "address"})
+CHECKED_AGAIN_ON_CHANGE = frozenset({"iban", "bic", "holder_name", "address", "document:rib"})
 
 
 class Need(StrEnum):

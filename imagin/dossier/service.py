@@ -17,17 +17,33 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from imagin.crypto import Keyring, keyring_from_config
+from imagin.documents.checks import CheckedFile
 from imagin.domain.bank_details import mask_bic, mask_iban, mask_nir
 from imagin.domain.dossier import (
     DEFAULT_VALIDITY_MONTHS,
+    DocumentKind,
     DossierFacts,
     DossierNeed,
     DossierStatus,
+    Need,
     dossier_need,
+    status_after_edit,
 )
-from imagin.models import Claim, Dossier, DossierEvent, Mission, PaymentBatch, PaymentLine
+from imagin.models import (
+    Claim,
+    Dossier,
+    DossierDocument,
+    DossierEvent,
+    Mission,
+    PaymentBatch,
+    PaymentLine,
+    User,
+)
+from imagin.storage import Storage
 
 ENCRYPTED = ("nir", "iban", "bic")
+# Fields whose change is "the address changed" for the rule.
+ADDRESS_FIELDS = frozenset({"address", "postal_code", "city", "country"})
 _KEYRING = "imagin.keyring"
 
 
@@ -181,3 +197,171 @@ def managed_owner(user_id_column):
     from imagin.manage.access import managed_missions
 
     return exists().where(Mission.intervenant_id == user_id_column, managed_missions())
+
+
+# --- Changes ----------------------------------------------------------------------------------
+
+
+def is_complete(dossier: Dossier) -> bool:
+    """Every number typed and the three documents uploaded: ready for the DEC."""
+    kinds = {document.kind for document in dossier.documents}
+    return all(getattr(dossier, column) for column in ENCRYPTED) and kinds >= {
+        kind.value for kind in DocumentKind
+    }
+
+
+def save_dossier(
+    db: Session,
+    storage: Storage,
+    user: User,
+    typed: dict,
+    cleaned: dict[str, str],
+    files: dict[DocumentKind, CheckedFile],
+    ring: Keyring,
+    now: dt.datetime,
+    today: dt.date,
+) -> DossierStatus:
+    """Save what the intervenant typed and sent (all checked); commits. Returns the status.
+
+    Documents replace those of the same kind; the files replaced are removed once the
+    commit has succeeded, the new ones if it failed.
+    """
+    dossier = get_dossier(db, user.id)
+    if dossier is None:
+        dossier = Dossier(user_id=user.id, status=DossierStatus.TO_PROVIDE)
+        db.add(dossier)
+        db.flush()
+    before = DossierStatus(dossier.status)
+    stale = (
+        dossier_need(facts_of(dossier, last_paid_on(db, user.id)), today, validity_months()).need
+        is Need.STALE
+    )
+    old = numbers(dossier, ring)
+    changed: set[str] = set()
+    for name, value in typed.items():
+        value = value.strip() if isinstance(value, str) else value
+        if getattr(dossier, name) != value:
+            changed.add("address" if name in ADDRESS_FIELDS else name)
+            setattr(dossier, name, value)
+    for column in ENCRYPTED:
+        if getattr(old, column) != cleaned[column]:
+            changed.add(column)
+            seal(dossier, column, cleaned[column], ring)
+    written: list[str] = []
+    replaced: list[str] = []
+    try:
+        for kind, checked in files.items():
+            stored = storage.save_bytes(checked.data, extension=checked.extension)
+            written.append(stored.name)
+            previous = next((d for d in dossier.documents if d.kind == kind), None)
+            if previous is not None:
+                replaced.append(previous.stored_name)
+                dossier.documents.remove(previous)
+                db.flush()
+            dossier.documents.append(
+                DossierDocument(
+                    kind=kind,
+                    original_name=checked.display_name,
+                    stored_name=stored.name,
+                    content_type=checked.content_type,
+                    size=stored.size,
+                    sha256=stored.sha256,
+                    uploaded_at=now,
+                )
+            )
+            changed.add(f"document:{kind}")
+        db.flush()
+        after = status_after_edit(before, changed, complete=is_complete(dossier), stale=stale)
+        if after is DossierStatus.SUBMITTED and (before is not after or changed):
+            dossier.submitted_at = now
+        if before is DossierStatus.VERIFIED and after is DossierStatus.SUBMITTED:
+            dossier.changed_since_verified = True
+        if after is not before or changed:
+            dossier.status = after
+            dossier.updated_at = now
+            record(
+                db,
+                dossier,
+                "submit" if after is DossierStatus.SUBMITTED else "save",
+                actor_id=user.id,
+                at=now,
+                before=before,
+                after=after,
+            )
+        db.commit()
+    except Exception:
+        db.rollback()
+        for name in written:
+            storage.delete(name)
+        raise
+    for name in replaced:
+        storage.delete(name)
+    return DossierStatus(dossier.status)
+
+
+def verify(db: Session, dossier: Dossier, actor_id: int, now: dt.datetime) -> str | None:
+    """Mark the dossier "Vérifié"; the reason it cannot be, or None. The caller commits."""
+    if dossier.status != DossierStatus.SUBMITTED:
+        return (
+            f"Ce dossier est « {DossierStatus(dossier.status).label} » : seul un dossier "
+            "« Transmis » peut être vérifié."
+        )
+    if not is_complete(dossier):
+        return "Ce dossier est incomplet (un numéro ou une pièce manque) : il ne peut être vérifié."
+    record(
+        db,
+        dossier,
+        "verify",
+        actor_id=actor_id,
+        at=now,
+        before=dossier.status,
+        after=DossierStatus.VERIFIED,
+    )
+    dossier.status = DossierStatus.VERIFIED
+    dossier.verified_at = now
+    dossier.verified_by_id = actor_id
+    dossier.changed_since_verified = False
+    dossier.correction_reason = None
+    return None
+
+
+def ask_correction(
+    db: Session, dossier: Dossier, reason: str, actor_id: int, now: dt.datetime
+) -> None:
+    """Mark the dossier "À corriger" and e-mail the reason (never a number) to its owner."""
+    from imagin.mail import queue_mail
+    from imagin.notifications import SIGNATURE, external_url
+
+    record(
+        db,
+        dossier,
+        "correct",
+        actor_id=actor_id,
+        at=now,
+        before=dossier.status,
+        after=DossierStatus.TO_CORRECT,
+        reason=reason,
+    )
+    dossier.status = DossierStatus.TO_CORRECT
+    dossier.correction_reason = reason
+    user = dossier.user
+    queue_mail(
+        db,
+        user.email,
+        "À corriger — votre dossier financier",
+        "\n".join(
+            [
+                f"Bonjour {user.display_name},",
+                "",
+                "La DEC vous demande de corriger votre dossier financier "
+                "(statut « À corriger ») : vos états de frais ne peuvent être payés avant.",
+                "",
+                "Motif :",
+                reason,
+                "",
+                f"Votre dossier financier : {external_url('dossier.edit')}",
+                "",
+                SIGNATURE,
+            ]
+        ),
+    )
