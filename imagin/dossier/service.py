@@ -104,15 +104,21 @@ def get_dossier(db: Session, user_id: int) -> Dossier | None:
     )
 
 
-def last_paid_on(db: Session, user_id: int) -> dt.date | None:
-    """The last day a part of one of the user's claims went into a payment batch."""
-    last = db.scalar(
+def _last_paid(user_id_column):
+    """SQL: the last time a part of one of the user's claims went into a payment batch."""
+    return (
         select(func.max(PaymentBatch.created_at))
         .join(PaymentLine, PaymentLine.batch_id == PaymentBatch.id)
         .join(Claim, Claim.id == PaymentLine.claim_id)
         .join(Mission, Mission.id == Claim.mission_id)
-        .where(Mission.intervenant_id == user_id)
+        .where(Mission.intervenant_id == user_id_column)
+        .scalar_subquery()
     )
+
+
+def last_paid_on(db: Session, user_id: int) -> dt.date | None:
+    """The last day a part of one of the user's claims went into a payment batch."""
+    last = db.scalar(select(_last_paid(user_id)))
     return last.date() if last else None
 
 
@@ -129,10 +135,15 @@ def facts_of(dossier: Dossier | None, paid_on: dt.date | None) -> DossierFacts:
 
 
 def need_of(db: Session, user_id: int, today: dt.date) -> DossierNeed:
-    """Whether the user's dossier is to provide, correct, renew or check, today."""
-    return dossier_need(
-        facts_of(get_dossier(db, user_id), last_paid_on(db, user_id)), today, validity_months()
-    )
+    """Whether the user's dossier is to provide, correct, renew or check, today (one query)."""
+    row = db.execute(
+        select(Dossier, _last_paid(User.id))
+        .select_from(User)
+        .outerjoin(Dossier, Dossier.user_id == User.id)
+        .where(User.id == user_id)
+    ).first()
+    dossier, last = row if row else (None, None)
+    return dossier_need(facts_of(dossier, last.date() if last else None), today, validity_months())
 
 
 def needs_of(db: Session, user_ids: Iterable[int], today: dt.date) -> dict[int, DossierNeed]:

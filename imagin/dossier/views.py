@@ -7,7 +7,7 @@ gestionnaire who asks to reveal them (an audit event each time).
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, request, send_file, url_for
+from flask import Blueprint, abort, current_app, g, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -27,6 +27,7 @@ from imagin.domain.bank_details import (
     format_nir,
 )
 from imagin.domain.dossier import DocumentKind, DossierStatus, Need
+from imagin.domain.roles import Role
 from imagin.dossier import service
 from imagin.dossier.forms import DecisionForm, DossierForm
 from imagin.manage.access import require_manager
@@ -46,6 +47,21 @@ USER = "/<int(max=2147483647):user_id>"
 @login_required
 def require_login() -> None:
     """Every page of this blueprint is for signed-in users only."""
+
+
+@bp.app_context_processor
+def dossier_context() -> dict:
+    """``dossier_need_now()`` for the mission pages: what the rule says of the signed-in
+    intervenant's dossier today (one query, on the pages that ask)."""
+
+    def dossier_need_now():
+        if not current_user.is_authenticated or current_user.role != Role.INTERVENANT:
+            return None
+        if "dossier_need" not in g:
+            g.dossier_need = service.need_of(get_db(), current_user.id, clock.today())
+        return g.dossier_need
+
+    return {"dossier_need_now": dossier_need_now}
 
 
 def _back_number() -> int | None:
