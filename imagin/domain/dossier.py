@@ -29,6 +29,17 @@ class DossierStatus(StrEnum):
     def label(self) -> str:
         return STATUS_LABELS[self]
 
+    @property
+    def badge(self) -> str:
+        """The status badge's look, shared with the claim parts' (app.css ``.status--*``)."""
+        return {DossierStatus.VERIFIED: "valide", DossierStatus.TO_CORRECT: "a_corriger"}.get(
+            self, "non_valide"
+        )
+
+    @property
+    def shows_reason(self) -> bool:
+        return self is DossierStatus.TO_CORRECT
+
 
 STATUS_LABELS = {
     DossierStatus.TO_PROVIDE: "À fournir",
@@ -92,6 +103,11 @@ class DossierNeed:
     need: Need
     message: str
     renew_from: dt.date | None = None
+
+    @property
+    def shown(self) -> bool:
+        """Whether the mission pages mention the dossier at all."""
+        return self.need is not Need.NONE
 
     @property
     def blocks_validation(self) -> bool:

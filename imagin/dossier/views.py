@@ -121,6 +121,7 @@ def edit():
         summary_of=[form],
         form=form,
         dossier=dossier,
+        state=dossier.state if dossier else DossierStatus.TO_PROVIDE,
         masked=stored.masked,
         need=service.need_of(db, user.id, clock.today()),
         documents={DocumentKind(d.kind): d for d in (dossier.documents if dossier else [])},
