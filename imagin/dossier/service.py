@@ -376,3 +376,39 @@ def ask_correction(
             ]
         ),
     )
+
+
+# --- Payment ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Payee:
+    """What the payment file says of whom it pays: from the verified dossier, in clear."""
+
+    beneficiary: str
+    nir: str
+    iban: str
+    bic: str
+
+
+def payees(db: Session, user_ids: set[int]) -> dict[int, Payee]:
+    """The payees of these users (their dossiers decrypted), in one query."""
+    ring = keyring()
+    found = {}
+    for dossier in db.scalars(select(Dossier).where(Dossier.user_id.in_(user_ids))):
+        values = numbers(dossier, ring)
+        found[dossier.user_id] = Payee(
+            dossier.holder_name, values.nir or "", values.iban or "", values.bic or ""
+        )
+    return found
+
+
+def seal_batch_csv(batch_id: int, text: str) -> str:
+    return keyring().encrypt(text, f"payment_batch.csv:{batch_id}")
+
+
+def batch_csv_text(batch_id: int, stored: str) -> str:
+    """A batch's CSV as exported: decrypted (batches before the dossier were kept in clear)."""
+    if not stored.startswith("v1."):
+        return stored
+    return keyring().decrypt(stored, f"payment_batch.csv:{batch_id}")
