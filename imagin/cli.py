@@ -144,13 +144,14 @@ def create_user_command(email: str, role: str, first_name: str, last_name: str) 
 
 
 def init_app(app: Flask) -> None:
-    from imagin.dossier.cli import keys_cli
+    from imagin.dossier.cli import keys_cli, purge_command
     from imagin.worker import worker_command
 
     app.cli.add_command(serve_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(keys_cli)
+    app.cli.add_command(purge_command)
 
 
 main = FlaskGroup(create_app=create_app, add_default_commands=True, load_dotenv=False)

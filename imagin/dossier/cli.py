@@ -60,3 +60,28 @@ def rotate_command() -> None:
             f"{count} valeur(s) rechiffrée(s) avec la première clé de IMAGIN_DATA_KEY : "
             "les autres peuvent en être retirées."
         )
+
+
+@click.command("purge")
+@with_appcontext
+@click.option(
+    "--older-than",
+    "years",
+    type=click.IntRange(1, 100),
+    required=True,
+    help="Durée de conservation, en années.",
+)
+def purge_command(years: int) -> None:
+    """Remove documents and dossiers financiers past the retention period (amounts and
+    the audit trail stay)."""
+    from imagin import clock
+    from imagin.db import get_db
+    from imagin.dossier.rights import purge
+    from imagin.storage import get_storage
+
+    documents, dossiers, batches = purge(get_db(), get_storage(), years, clock.now())
+    click.echo(
+        f"Purge (plus de {years} an(s)) : {documents} pièce(s) justificative(s), "
+        f"{dossiers} dossier(s) financier(s) supprimé(s) ; {batches} fichier(s) de "
+        "paiement vidé(s) (les montants et l'historique restent)."
+    )

@@ -7,6 +7,8 @@ gestionnaire who asks to reveal them (an audit event each time).
 
 from __future__ import annotations
 
+import io
+
 from flask import Blueprint, abort, current_app, g, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -179,6 +181,24 @@ def own_document(kind: str):
     """One document of the intervenant's own dossier, as an attachment."""
     dossier = service.get_dossier(get_db(), current_user.id)
     return _send(_document_of(dossier, kind))
+
+
+@bp.get(OWN + "/mes-donnees.zip")
+def access_zip():
+    """Everything IMAG'IN holds about the signed-in user, as a ZIP (right of access)."""
+    from imagin.dossier.rights import access_zip as build
+
+    db = get_db()
+    data = build(db, get_storage(), db.get(User, current_user.id), service.keyring())
+    response = send_file(
+        io.BytesIO(data),
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name="mes-donnees-imagin.zip",
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # --- The DEC's checks -----------------------------------------------------------------------
