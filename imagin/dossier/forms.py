@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from wtforms import DateField, FileField, RadioField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, StopValidation
 
 from imagin.documents.forms import ACCEPT
 from imagin.domain.bank_details import Civility
@@ -12,12 +14,23 @@ from imagin.domain.dossier import DocumentKind
 from imagin.forms import Form
 
 REQUIRED = "Ce champ est obligatoire."
+CONTROL_CHARACTER = "Ce champ contient un caractère invisible non autorisé : retapez-le."
+
+
+def no_control_characters(_form, field) -> None:
+    """Refuse NUL and other control characters (PostgreSQL refuses NUL in text)."""
+    value = field.data or ""
+    if isinstance(value, str) and any(
+        unicodedata.category(c) == "Cc" and c not in "\r\n\t" for c in value
+    ):
+        raise StopValidation(CONTROL_CHARACTER)
 
 
 def _text(label: str, max_length: int, autocomplete: str = "off", required: bool = True):
     return StringField(
         label,
         validators=[
+            no_control_characters,
             DataRequired(REQUIRED) if required else Optional(),
             Length(max=max_length, message=f"{max_length} caractères au plus."),
         ],
@@ -49,6 +62,7 @@ class DossierForm(Form):
     postal_code = StringField(
         "Code postal",
         validators=[
+            no_control_characters,
             DataRequired(REQUIRED),
             Regexp(r"^[0-9A-Za-z -]{3,10}$", message="Code postal invalide (ex. 50000)."),
         ],
@@ -58,18 +72,24 @@ class DossierForm(Form):
     country = _text("Pays", 60, "country-name")
     nir = StringField(
         "Numéro de sécurité sociale (NIR, 15 chiffres avec la clé)",
-        validators=[Length(max=40, message="Le numéro compte 15 chiffres.")],
+        validators=[no_control_characters, Length(max=40, message="Le numéro compte 15 chiffres.")],
         render_kw={"autocomplete": "off", "inputmode": "numeric", "maxlength": 40},
     )
     holder_name = _text("Titulaire du compte (tel qu'écrit sur le RIB)", 200, "name")
     iban = StringField(
         "IBAN",
-        validators=[Length(max=50, message="Un IBAN compte au plus 34 caractères.")],
+        validators=[
+            no_control_characters,
+            Length(max=50, message="Un IBAN compte au plus 34 caractères."),
+        ],
         render_kw={"autocomplete": "off", "maxlength": 50, "spellcheck": "false"},
     )
     bic = StringField(
         "BIC",
-        validators=[Length(max=20, message="Un BIC compte 8 ou 11 caractères.")],
+        validators=[
+            no_control_characters,
+            Length(max=20, message="Un BIC compte 8 ou 11 caractères."),
+        ],
         render_kw={"autocomplete": "off", "maxlength": 20, "spellcheck": "false"},
     )
     rib = FileField(DocumentKind.RIB.label, render_kw={"accept": ACCEPT})
@@ -96,6 +116,6 @@ class DecisionForm(Form):
 
     reason = TextAreaField(
         "Motif (obligatoire pour « À corriger », envoyé à l'intervenant)",
-        validators=[Length(max=1000, message="1000 caractères au plus.")],
+        validators=[no_control_characters, Length(max=1000, message="1000 caractères au plus.")],
         render_kw={"rows": 3, "maxlength": 1000},
     )

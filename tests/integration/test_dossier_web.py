@@ -256,3 +256,23 @@ def test_dec_verifies_a_complete_dossier(client, auth, app):
     assert again.status_code == 409
     with app.app_context():
         assert get_db().scalar(select(Dossier.status).where(Dossier.user_id == paul)) == "verifie"
+
+
+def test_junk_is_refused_in_french_never_a_500(client, auth, app):
+    auth.login(PAUL)
+    for junk in (
+        {"birth_place": "Caen\x00"},
+        {"birth_date": "31/02/99999"},
+        {"civility": "X"},
+        {"iban": "\x00" * 60},
+        {"postal_code": "<script>"},
+    ):
+        response = post_dossier(client, **junk)
+        assert response.status_code == 422, junk
+        assert "Il y a" in response.get_data(as_text=True)
+    with app.app_context():
+        assert get_dossier(get_db(), user_id(app, PAUL)) is None
+    token = csrf_from(client.get(URL).get_data(as_text=True))
+    assert client.get(URL + "/pieces/..%2f..%2fetc").status_code == 404
+    assert client.post(URL, data={"csrf_token": "bad"}).status_code in (400, 422)
+    assert token
