@@ -18,6 +18,7 @@ from imagin.models import (
     Claim,
     Document,
     Dossier,
+    DossierDocument,
     DossierEvent,
     Mission,
     PaymentLine,
@@ -96,3 +97,16 @@ def test_purge_removes_old_documents_and_dossiers_keeps_amounts_and_history(app,
         )
     refused = runner.invoke(args=["purge", "--older-than", "0"])
     assert refused.exit_code != 0
+
+
+def test_documents_check_repair_keeps_the_dossiers_files(app, runner):
+    import os
+
+    with app.app_context():
+        names = get_db().scalars(select(DossierDocument.stored_name)).all()
+    assert names
+    folder = app.config["UPLOAD_DIR"]
+    for name in names:
+        os.utime(os.path.join(folder, name), (0, 0))  # far past the grace delay
+    result = runner.invoke(args=["documents", "check", "--repair"])
+    assert all(os.path.exists(os.path.join(folder, name)) for name in names), result.output
