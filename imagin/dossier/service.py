@@ -147,29 +147,20 @@ def need_of(db: Session, user_id: int, today: dt.date) -> DossierNeed:
 
 
 def needs_of(db: Session, user_ids: Iterable[int], today: dt.date) -> dict[int, DossierNeed]:
-    """The same for several users in two queries (the payment export, the queue)."""
+    """The same for several users in one query (the payment page and export)."""
     ids = set(user_ids)
     if not ids:
         return {}
-    dossiers = {d.user_id: d for d in db.scalars(select(Dossier).where(Dossier.user_id.in_(ids)))}
-    paid = dict(
-        db.execute(
-            select(Mission.intervenant_id, func.max(PaymentBatch.created_at))
-            .join(Claim, Claim.mission_id == Mission.id)
-            .join(PaymentLine, PaymentLine.claim_id == Claim.id)
-            .join(PaymentBatch, PaymentBatch.id == PaymentLine.batch_id)
-            .where(Mission.intervenant_id.in_(ids))
-            .group_by(Mission.intervenant_id)
-        ).all()
-    )
+    rows = db.execute(
+        select(User.id, Dossier, _last_paid(User.id))
+        .select_from(User)
+        .outerjoin(Dossier, Dossier.user_id == User.id)
+        .where(User.id.in_(ids))
+    ).all()
     months = validity_months()
     return {
-        user_id: dossier_need(
-            facts_of(dossiers.get(user_id), paid[user_id].date() if paid.get(user_id) else None),
-            today,
-            months,
-        )
-        for user_id in ids
+        user_id: dossier_need(facts_of(dossier, last.date() if last else None), today, months)
+        for user_id, dossier, last in rows
     }
 
 
