@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_request_context
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -135,7 +135,15 @@ def facts_of(dossier: Dossier | None, paid_on: dt.date | None) -> DossierFacts:
 
 
 def need_of(db: Session, user_id: int, today: dt.date) -> DossierNeed:
-    """Whether the user's dossier is to provide, correct, renew or check, today (one query)."""
+    """Whether the user's dossier is to provide, correct, renew or check, today (one query,
+    once per request: the mission page's notice and its validation ask the same)."""
+    cache = g.setdefault("dossier_needs", {}) if has_request_context() else {}
+    if (user_id, today) not in cache:
+        cache[(user_id, today)] = _need_of(db, user_id, today)
+    return cache[(user_id, today)]
+
+
+def _need_of(db: Session, user_id: int, today: dt.date) -> DossierNeed:
     row = db.execute(
         select(Dossier, _last_paid(User.id))
         .select_from(User)

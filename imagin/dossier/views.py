@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, abort, current_app, g, request, send_file, url_for
+from flask import Blueprint, abort, current_app, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -54,14 +54,12 @@ def require_login() -> None:
 @bp.app_context_processor
 def dossier_context() -> dict:
     """``dossier_need_now()`` for the mission pages: what the rule says of the signed-in
-    intervenant's dossier today (one query, on the pages that ask)."""
+    intervenant's dossier today (one query per request, on the pages that ask)."""
 
     def dossier_need_now():
         if not current_user.is_authenticated or current_user.role != Role.INTERVENANT:
             return None
-        if "dossier_need" not in g:
-            g.dossier_need = service.need_of(get_db(), current_user.id, clock.today())
-        return g.dossier_need
+        return service.need_of(get_db(), current_user.id, clock.today())
 
     return {"dossier_need_now": dossier_need_now}
 
