@@ -123,3 +123,21 @@ def test_desktop_screenshots(new_context, live_app):
     expect(page.get_by_text("FR76 •••• •••• •••• •••• •••• 189")).to_be_visible()
     page.screenshot(path=str(SCREENSHOTS / "dossier-1280.png"), full_page=True)
     assert not errors.messages
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "360px"])
+def test_dossier_pages_have_no_axe_violations(new_context, live_app, viewport):
+    from tests.browser.test_accessibility import axe_report
+
+    page, _errors = open_page(new_context, viewport=viewport)
+    sign_in(page)
+    page.goto("/profil/dossier-financier")
+    reports = [axe_report(page)]
+    manager, _ = open_page(new_context, viewport=viewport)
+    sign_in(manager, GESTIONNAIRE)
+    manager.goto("/gestion/dossiers?statut=verifie")
+    reports.append(axe_report(manager))
+    manager.get_by_role("link", name="Claire MARTIN").click()
+    reports.append(axe_report(manager))
+    failures = [report for report in reports if report]
+    assert not failures, "\n\n".join(failures)
