@@ -42,6 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         cli,
         demo,
         documents,
+        dossier,
         mail,
         manage,
         missions,
@@ -58,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(documents.bp)
     app.register_blueprint(centre.bp)
     app.register_blueprint(centre.admin_bp)
+    app.register_blueprint(dossier.bp)
     demo.init_app(app)
     cli.init_app(app)
     documents.init_app(app)

@@ -26,6 +26,7 @@ ENDPOINTS = {
     Section.EXPENSE: _TRAVEL_TAB,
     Section.DOCUMENTS: _TRAVEL_TAB,
     Section.PROFILE: "profile.edit",
+    Section.DOSSIER: "dossier.edit",
 }
 
 
@@ -52,6 +53,8 @@ def anchor(ref: FieldRef | ReceiptRef) -> str:
             return f"expense-{key}" if key.isdigit() else "frais"
         case Section.DOCUMENTS:
             return "pieces"
+        case Section.DOSSIER:
+            return "contenu"
     return "contenu"
 
 

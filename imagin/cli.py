@@ -258,6 +258,7 @@ def reminders_command(dry_run: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from imagin.dossier.cli import keys_cli, purge_command
     from imagin.worker import worker_command
 
     app.cli.add_command(reminders_command)
@@ -265,6 +266,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(counts_group)
+    app.cli.add_command(keys_cli)
+    app.cli.add_command(purge_command)
 
 
 main = FlaskGroup(create_app=create_app, add_default_commands=True, load_dotenv=False)

@@ -179,3 +179,10 @@ METRICS_TOKEN = None
 # "Where is my money": the usual number of months between a payment batch and the
 # payslip that pays it, in this académie (IMAGIN_PAYMENT_DELAY_MONTHS=2).
 PAYMENT_DELAY_MONTHS = 1
+
+# Dossier financier. IBAN, BIC and NIR are encrypted with DATA_KEY (base64 of 32 bytes;
+# several separated by commas: the first encrypts, all decrypt, see `imagin keys rotate`);
+# without it, with a key generated into instance/data_keys (0600) on first use.
+DATA_KEY = None
+# A dossier is to renew when its owner has not been paid (nor renewed it) for this long.
+DOSSIER_VALIDITY_MONTHS = 12

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import click
 from flask import Flask
@@ -17,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from imagin import clock
+from imagin.domain.dossier import DocumentKind, DossierStatus
 from imagin.domain.refs import ReceiptRef
 from imagin.domain.roles import Role
 from imagin.domain.service_fait import ServiceFait, ServiceFaitAction
@@ -28,6 +30,8 @@ from imagin.models import (
     Bureau,
     Claim,
     Document,
+    Dossier,
+    DossierDocument,
     Exam,
     ExamCentre,
     ExamSession,
@@ -42,6 +46,9 @@ from imagin.models import (
     User,
 )
 from imagin.storage import Storage
+
+if TYPE_CHECKING:
+    from imagin.crypto import Keyring
 
 DEMO_PASSWORD = "imagin-demo"  # noqa: S105  (the documented demo password)
 
@@ -491,10 +498,18 @@ def _by(session: Session, model, **criteria):
     return session.scalar(select(model).filter_by(**criteria))
 
 
-def load_demo(session: Session, password_hash: str, today: dt.date, *, storage: Storage) -> bool:
+def load_demo(
+    session: Session,
+    password_hash: str,
+    today: dt.date,
+    *,
+    storage: Storage,
+    keyring: Keyring | None = None,
+) -> bool:
     """Load the demo data into an empty database; False (and nothing done) if it is there.
 
-    The supporting documents are written to ``storage``.
+    The supporting documents are written to ``storage``. With ``keyring`` (the app's
+    data keys), Claire gets a verified dossier financier; Paul never has one.
     """
     if session.scalar(select(func.count()).select_from(Mission).where(Mission.number == 621)):
         return False
@@ -534,8 +549,82 @@ def load_demo(session: Session, password_hash: str, today: dt.date, *, storage: 
     for spec, mission in added:
         _add_documents(session, storage, spec, mission)
         _freeze_travel(session, spec, mission)
+    if keyring is not None:
+        _add_dossier(session, storage, keyring, users, today)
     session.commit()
     return True
+
+
+# Obviously fake but valid numbers: the NIR's key is right (a woman born in March 1985),
+# the IBAN is the Crédit Agricole's documentation example (key right, bank code 30006).
+DEMO_NIR = "285037505612306"
+DEMO_IBAN = "FR7630006000011234567890189"
+DEMO_BIC = "AGRIFRPP"
+
+
+def _add_dossier(session: Session, storage: Storage, keyring: Keyring, users, today: dt.date):
+    """Claire's dossier financier, verified by the DEC, with its three documents."""
+    from imagin.documents.bundle import text_pdf
+    from imagin.dossier.service import record, seal
+
+    claire = users["claire.martin@example.fr"]
+    verified_at = _at(today - dt.timedelta(days=20), 11)
+    dossier = Dossier(
+        user_id=claire.id,
+        status=DossierStatus.VERIFIED,
+        civility="F",
+        birth_name="MARTIN",
+        first_names="Claire Anne",
+        birth_date=dt.date(1985, 3, 2),
+        birth_place="Paris (75)",
+        address="12 rue des Lilas",
+        postal_code="50000",
+        city="SAINT-LO",
+        holder_name="Claire MARTIN",
+        submitted_at=_at(today - dt.timedelta(days=25), 18),
+        verified_at=verified_at,
+        verified_by_id=users["dec.orleans@example.fr"].id,
+    )
+    seal(dossier, "nir", DEMO_NIR, keyring)
+    seal(dossier, "iban", DEMO_IBAN, keyring)
+    seal(dossier, "bic", DEMO_BIC, keyring)
+    for kind, name, title in (
+        (DocumentKind.RIB, "rib-claire.pdf", "RIB (démonstration)"),
+        (DocumentKind.VITALE, "attestation-vitale.pdf", "Attestation de droits (démonstration)"),
+        (DocumentKind.NOTICE, "notice-individuelle.pdf", "Notice individuelle (démonstration)"),
+    ):
+        stored = storage.save_bytes(
+            text_pdf(title, ["Claire MARTIN", "Document de démonstration"]), extension=".pdf"
+        )
+        dossier.documents.append(
+            DossierDocument(
+                kind=kind,
+                original_name=name,
+                stored_name=stored.name,
+                content_type="application/pdf",
+                size=stored.size,
+                sha256=stored.sha256,
+                uploaded_at=dossier.submitted_at,
+            )
+        )
+    session.add(dossier)
+    record(
+        session,
+        claire.id,
+        "submit",
+        actor_id=claire.id,
+        at=dossier.submitted_at,
+        after=DossierStatus.SUBMITTED,
+    )
+    record(
+        session,
+        claire.id,
+        "verify",
+        actor_id=dossier.verified_by_id,
+        at=verified_at,
+        before=DossierStatus.SUBMITTED,
+        after=DossierStatus.VERIFIED,
+    )
 
 
 def _add_mission(session, spec: DemoMission, users, bureaus, exams, sessions, centres, types):
@@ -723,12 +812,19 @@ def demo_command(if_empty: bool) -> None:
     """Load the demo data (running it twice changes nothing) and print the demo accounts."""
     from imagin.auth.passwords import hash_password
     from imagin.db import get_db
+    from imagin.dossier.service import keyring
     from imagin.storage import get_storage
 
     db = get_db()
     if if_empty and db.scalar(select(func.count()).select_from(Mission)):
         click.echo("La base contient déjà des missions : données de démonstration non chargées.")
-    elif load_demo(db, hash_password(DEMO_PASSWORD), clock.today(), storage=get_storage()):
+    elif load_demo(
+        db,
+        hash_password(DEMO_PASSWORD),
+        clock.today(),
+        storage=get_storage(),
+        keyring=keyring(),
+    ):
         click.echo("Données de démonstration chargées.")
     else:
         click.echo("Données de démonstration déjà présentes : rien n'a changé.")

@@ -31,7 +31,7 @@ from sqlalchemy import func, select, update
 
 from imagin.documents.bundle import pdf_file
 from imagin.domain.travel import TravelLeg
-from imagin.models import AuditEvent, Claim, Document, Mission
+from imagin.models import AuditEvent, Claim, Document, DossierDocument, Mission
 from tests.conftest import csrf_from, database
 
 HX = {"HX-Request": "true"}
@@ -419,7 +419,7 @@ def stored_files(app, number=621) -> list[str]:
                 .join(Mission, Claim.mission_id == Mission.id)
                 .where(Mission.number != number)
             )
-        )
+        ) | set(db.scalars(select(DossierDocument.stored_name)))
     names = os.listdir(folder) if os.path.isdir(folder) else []
     return sorted(name for name in names if name not in others)
 

@@ -27,6 +27,9 @@ REFERENCE_TABLES = {"rate", "alembic_version"}
 CLAIRE = "claire.martin@example.fr"
 PAUL = "paul.durand@example.fr"
 GESTIONNAIRE = "dec.orleans@example.fr"
+# The data key of the tests (IBAN, BIC, NIR): fixed, so the template database's
+# demo dossier decrypts in every test's app.
+TEST_DATA_KEY = "dGVzdC1kYXRhLWtleS1ub3QtZm9yLXByb2R1Y3Rpb24="
 
 
 def base_config(database_url: str, tmp_path) -> dict:
@@ -38,6 +41,7 @@ def base_config(database_url: str, tmp_path) -> dict:
         "OUTBOX_DIR": str(tmp_path / "outbox"),
         "IMPORT_DIR": str(tmp_path / "imports"),
         "RATELIMIT_STORAGE_URI": "memory://",
+        "DATA_KEY": TEST_DATA_KEY,
     }
 
 
@@ -66,7 +70,13 @@ def template_database(tmp_path_factory, demo_password_hash) -> str | None:
 
     with Session(engine) as session:
         # The demo's documents, beside the file: copied with it for each test.
-        load_demo(session, demo_password_hash, clock.today(), storage=Storage(uploads_of(path)))
+        load_demo(
+            session,
+            demo_password_hash,
+            clock.today(),
+            storage=Storage(uploads_of(path)),
+            keyring=demo_keyring(),
+        )
     # Closing the last connection checkpoints the WAL into the file we copy.
     engine.dispose()
     assert not path.with_name("imagin.db-wal").exists()
@@ -84,7 +94,11 @@ def database_url(template_database, tmp_path, demo_password_hash) -> str:
 
         with Session(engine) as session:
             load_demo(
-                session, demo_password_hash, clock.today(), storage=Storage(tmp_path / "uploads")
+                session,
+                demo_password_hash,
+                clock.today(),
+                storage=Storage(tmp_path / "uploads"),
+                keyring=demo_keyring(),
             )
         engine.dispose()
         return POSTGRES_URL
@@ -92,6 +106,12 @@ def database_url(template_database, tmp_path, demo_password_hash) -> str:
     shutil.copyfile(template_database, path)
     shutil.copytree(uploads_of(template_database), tmp_path / "uploads")
     return f"sqlite:///{path}"
+
+
+def demo_keyring():
+    from imagin.crypto import keyring_from_config
+
+    return keyring_from_config(TEST_DATA_KEY, Path("/nonexistent"))
 
 
 def uploads_of(database_path) -> Path:

@@ -21,7 +21,8 @@ from imagin.domain.money import to_cents
 from imagin.domain.rates import RateTable
 from imagin.domain.status import Part
 from imagin.domain.transitions import Action
-from imagin.domain.validation import Blockers, blockers
+from imagin.domain.validation import Blockers, blockers, dossier_missing
+from imagin.dossier.service import need_of
 from imagin.models import FrozenAmount, Mission
 from imagin.travel.service import TravelView, frozen_amounts, frozen_detail, travel_view
 
@@ -65,13 +66,18 @@ def check_claim(db: Session, mission: Mission, rates: RateTable, today: dt.date)
     travel = travel_view(db, mission, rates)
     receipts = receipts_view(travel, claim.documents)
     travel_missing = [*travel.missing, *receipts.missing] if travel.applies else []
+    # Payroll pays nothing without the dossier financier: it blocks a part that pays.
+    done = claim.done is not False
+    need = need_of(db, mission.intervenant_id, today)
+    pay_missing = [*pay.missing, *dossier_missing(need, pays=done and pay.applies)]
+    travel_missing += dossier_missing(need, pays=done and travel.applies and travel.total > 0)
     return ClaimCheck(
         pay=pay,
         travel=travel,
         receipts=receipts,
         blockers={
             Part.PAY: blockers(
-                claim.pay, mission_end=mission.ends_on, today=today, missing=pay.missing
+                claim.pay, mission_end=mission.ends_on, today=today, missing=pay_missing
             ),
             Part.TRAVEL: blockers(
                 claim.travel, mission_end=mission.ends_on, today=today, missing=travel_missing

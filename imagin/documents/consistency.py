@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from imagin.documents.service import document_event
-from imagin.models import Claim, Document
+from imagin.models import Claim, Document, DossierDocument
 from imagin.storage import FolderEntry, Storage
 
 log = logging.getLogger(__name__)
@@ -97,9 +97,11 @@ def check_storage(
             Document.sha256,
         ).join(Claim, Document.claim_id == Claim.id)
     ).all()
+    # The dossiers financiers' documents share the storage: theirs are no orphans.
+    dossier_files = set(db.scalars(select(DossierDocument.stored_name)))
     # Not holding a transaction (SQLite's write lock) while the disk is read.
     db.rollback()
-    known = {row.stored_name for row in rows}
+    known = {row.stored_name for row in rows} | dossier_files
 
     stale: list[FolderEntry] = []
     for entry in entries:

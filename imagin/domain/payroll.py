@@ -28,6 +28,11 @@ HEADER = (
     "Rémunération",
     *(category.label for category in Category),
     "Total",
+    # What payroll pays to: the dossier financier verified by the DEC.
+    "Bénéficiaire",
+    "NIR",
+    "IBAN",
+    "BIC",
     "Trajets",
     "Précisions",
 )
@@ -54,6 +59,11 @@ class PayrollLine:
     # What the intervenant typed that the DEC may want to read: cities, precisions.
     legs: str = ""
     precisions: str = ""
+    # From the verified dossier financier: the account holder, and the numbers in clear.
+    beneficiary: str = field(default="", repr=False)
+    nir: str = field(default="", repr=False)
+    iban: str = field(default="", repr=False)
+    bic: str = field(default="", repr=False)
 
 
 def amount_cell(value: Decimal | None) -> str:
@@ -101,6 +111,10 @@ def payroll_csv(lines: list[PayrollLine]) -> str:
                 amount_cell(None if travel else line.total),
                 *(amount_cell(amount) for amount in by_category),
                 amount_cell(line.total),
+                text_cell(line.beneficiary),
+                text_cell(line.nir),
+                text_cell(line.iban),
+                text_cell(line.bic),
                 text_cell(line.legs),
                 text_cell(line.precisions),
             ]

@@ -74,6 +74,7 @@ class Section(StrEnum):
     EXPENSE = "expense"  # key: the other expense's key; field: kind, detail, amount
     PROFILE = "profile"  # field: vehicle_cv, the communes
     DOCUMENTS = "documents"  # the supporting documents of the travel part
+    DOSSIER = "dossier"  # the intervenant's dossier financier (bank details, NIR)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ travel part, and the reverse. A part is blocked when
 
 - it no longer waits for the intervenant (validated, paid, cancelled…: ``refusal``),
 - or the mission has not ended yet (``refusal``),
-- or something is still to enter, or a required receipt has no document (``missing``).
+- or something is still to enter, or a required receipt has no document, or the
+  dossier financier is to provide, correct or renew while the part pays something
+  (``missing``).
 
 The services gather the facts (``imagin.claims.validation``); the rules are here.
 """
@@ -16,6 +18,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from imagin.domain.dossier import DossierNeed
 from imagin.domain.errors import Missing
 from imagin.domain.money import format_date
 from imagin.domain.pay import NOT_REMUNERATED, PayBasis, PayEntry
@@ -36,6 +39,7 @@ __all__ = [
     "Blockers",
     "approval_refusal",
     "blockers",
+    "dossier_missing",
     "mission_ended",
     "not_ended_message",
     "pay_missing",
@@ -153,6 +157,18 @@ def receipts_missing(checks: Iterable[ReceiptCheck]) -> list[Missing]:
         for check in checks
         if not check.provided
     ]
+
+
+def dossier_missing(need: DossierNeed | None, *, pays: bool) -> list[Missing]:
+    """The dossier financier, when the part pays something and the dossier is to provide,
+    correct or renew (``imagin.domain.dossier.dossier_need``): payroll could not pay it.
+
+    A dossier transmitted and not yet checked by the DEC does not block: the intervenant
+    has done his part, and the payment export waits for the check.
+    """
+    if need is None or not pays or not need.blocks_validation:
+        return []
+    return [Missing(need.message, FieldRef(Section.DOSSIER))]
 
 
 # --- The answer ----------------------------------------------------------------------------

@@ -10,11 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, defaultload, joinedload
 
 from imagin.claims.workflow import Actor, apply_transition
+from imagin.domain.dossier import payment_refusal
 from imagin.domain.money import from_cents
 from imagin.domain.payroll import PayrollLine, payroll_csv
 from imagin.domain.status import Part, PartStatus
 from imagin.domain.transitions import Action, TransitionRefused
 from imagin.domain.travel import Category, ExpenseKind
+from imagin.dossier.service import needs_of, payees, seal_batch_csv
 from imagin.mail import queue_mails
 from imagin.manage.access import managed_bureau_ids, managed_missions
 from imagin.models import Claim, Mission, PaymentBatch, PaymentLine
@@ -118,6 +120,7 @@ def export_parts(
             "paiement, renvoyés ou d'un autre bureau) : rien n'a été exporté."
         )
     chosen = sorted((by_key[k] for k in wanted), key=lambda p: (p.mission.number, p.part))
+    payees = _verified_payees(db, chosen, now.date())
     batch = PaymentBatch(created_at=now, created_by_id=actor.id, bureau_id=bureau_id, csv="")
     db.add(batch)
     db.flush()  # the batch number goes into the file
@@ -135,6 +138,7 @@ def export_parts(
         user = item.mission.intervenant
         claim = item.mission.claim
         travel = item.part is Part.TRAVEL
+        payee = payees[user.id]
         lines.append(
             PayrollLine(
                 batch_id=batch.id,
@@ -151,9 +155,14 @@ def export_parts(
                 categories=_categories(claim) if travel else {},
                 legs=_legs(claim) if travel else "",
                 precisions=_precisions(claim) if travel else "",
+                beneficiary=payee.beneficiary,
+                nir=payee.nir,
+                iban=payee.iban,
+                bic=payee.bic,
             )
         )
-    batch.csv = payroll_csv(lines)
+    # The file carries IBANs and NIRs: kept encrypted like the dossier they come from.
+    batch.csv = seal_batch_csv(batch.id, payroll_csv(lines))
     # One message per mission, saying what was sent to payment.
     by_mission: dict[int, list[PayablePart]] = {}
     for item in chosen:
@@ -168,6 +177,35 @@ def export_parts(
         ],
     )
     return batch
+
+
+def dossier_refusals(db: Session, parts: list[PayablePart], today: dt.date) -> dict[int, str]:
+    """Why each intervenant's parts cannot be paid yet because of his dossier (by user id)."""
+    needs = needs_of(db, {item.mission.intervenant_id for item in parts}, today)
+    return {
+        user_id: refusal
+        for user_id, need in needs.items()
+        if (refusal := payment_refusal(need)) is not None
+    }
+
+
+def _verified_payees(db: Session, chosen: list[PayablePart], today: dt.date) -> dict:
+    """The verified dossier of each intervenant chosen; refuses the export if one is not."""
+    refusals = dossier_refusals(db, chosen, today)
+    if refusals:
+        lines = sorted(
+            {
+                f"mission N° {item.mission.number} ({item.mission.intervenant.display_name}) : "
+                f"{refusals[item.mission.intervenant_id]}"
+                for item in chosen
+                if item.mission.intervenant_id in refusals
+            }
+        )
+        raise ExportRefused(
+            "Seul un dossier financier « Vérifié » peut être mis en paiement ; rien n'a été "
+            "exporté. Décochez ces parties ou vérifiez les dossiers : " + " ; ".join(lines) + "."
+        )
+    return payees(db, {item.mission.intervenant_id for item in chosen})
 
 
 def managed_batches(db: Session) -> list[PaymentBatch]:

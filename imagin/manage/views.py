@@ -20,6 +20,7 @@ from imagin.domain.deadlines import reopen_errors
 from imagin.domain.roles import Role
 from imagin.domain.service_fait import Certifier, ServiceFaitAction, ServiceFaitRefused
 from imagin.domain.status import Part, PartStatus, effective_status
+from imagin.dossier.service import batch_csv_text
 from imagin.manage import review
 from imagin.manage.access import (
     get_managed_mission,
@@ -35,7 +36,13 @@ from imagin.manage.forms import (
     ReasonForm,
     ReopenForm,
 )
-from imagin.manage.payment import ExportRefused, export_parts, managed_batches, payable_parts
+from imagin.manage.payment import (
+    ExportRefused,
+    dossier_refusals,
+    export_parts,
+    managed_batches,
+    payable_parts,
+)
 from imagin.manage.queries import QueueRow, filter_choices, queue, status_counts
 from imagin.missions.queries import WHOLE_CLAIM, correction_reason, history
 from imagin.models import Bureau, Mission, PaymentBatch
@@ -310,10 +317,12 @@ def payment():
                 url_for("manage.batches"),
                 f"Lot n° {batch.id} créé : {len(batch.lines)} partie(s) mise(s) en paiement.",
             )
+    parts = payable_parts(db, bureau.id)
     return render_page(
         "manage/payment.html",
         status=status,
-        parts=payable_parts(db, bureau.id),
+        parts=parts,
+        dossiers=dossier_refusals(db, parts, clock.today()),
         bureaus=bureaus,
         bureau=bureau,
         form=form,
@@ -337,7 +346,7 @@ def batch_csv(batch_id: int):
     )
     if batch is None:
         abort(404)
-    response = make_response(batch.csv.encode("utf-8"))
+    response = make_response(batch_csv_text(batch.id, batch.csv).encode("utf-8"))
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="paiement-lot-{batch.id}.csv"'
     return response

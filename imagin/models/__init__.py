@@ -14,6 +14,7 @@ from imagin.models.claims import (
     TravelLeg,
 )
 from imagin.models.counts import ClaimCount
+from imagin.models.dossier import Dossier, DossierDocument, DossierEvent
 from imagin.models.identities import AuthEvent, PortalEstablishment, PortalIdentity
 from imagin.models.mail import OutgoingMail, PasswordLinkRequest
 from imagin.models.missions import (
@@ -36,6 +37,9 @@ __all__ = [
     "ClaimCount",
     "DeadlineReminder",
     "Document",
+    "Dossier",
+    "DossierDocument",
+    "DossierEvent",
     "Exam",
     "ExamCentre",
     "ExamSession",

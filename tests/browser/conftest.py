@@ -23,7 +23,14 @@ from imagin import clock, create_app
 from imagin.db import Base, make_engine
 from imagin.demo import DEMO_PASSWORD, load_demo
 from imagin.storage import Storage
-from tests.conftest import CLAIRE, POSTGRES_URL, REFERENCE_TABLES, base_config, uploads_of
+from tests.conftest import (
+    CLAIRE,
+    POSTGRES_URL,
+    REFERENCE_TABLES,
+    base_config,
+    demo_keyring,
+    uploads_of,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -55,7 +62,13 @@ def _fresh_database(template_database: str | None, folder, password_hash: str) -
         with engine.begin() as connection:
             connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         with Session(engine) as session:
-            load_demo(session, password_hash, clock.today(), storage=Storage(folder / "uploads"))
+            load_demo(
+                session,
+                password_hash,
+                clock.today(),
+                storage=Storage(folder / "uploads"),
+                keyring=demo_keyring(),
+            )
         engine.dispose()
         return POSTGRES_URL
     assert template_database is not None

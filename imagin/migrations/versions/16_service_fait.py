@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "16_service_fait"
-down_revision = "14_queue_indexes"
+down_revision = "15_dossier_financier"
 branch_labels = None
 depends_on = None
 
