@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '15_dossier_financier'
-down_revision = '13_outbox_backoff'
+down_revision = "14_queue_indexes"
 branch_labels = None
 depends_on = None
 
