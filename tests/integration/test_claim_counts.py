@@ -105,7 +105,7 @@ def test_transitions_keep_the_counts(app, manager):
 def test_bulk_validation_and_payment_keep_the_counts(app, manager):
     add_missions(
         app,
-        "paul.durand@example.fr",
+        "claire.martin@example.fr",  # her dossier financier is verified: she can be paid
         30,
         first_number=100_000,
         day=dt.date(2024, 5, 2),

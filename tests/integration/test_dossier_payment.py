@@ -9,7 +9,7 @@ from sqlalchemy import select, text, update
 from imagin.db import get_db
 from imagin.demo import DEMO_BIC, DEMO_IBAN, DEMO_NIR
 from imagin.models import Dossier
-from tests.builders import claim_of
+from tests.builders import certify_service_fait, claim_of
 from tests.conftest import CLAIRE, GESTIONNAIRE, AuthActions, csrf_from, plain
 from tests.integration.test_payment_export import enter_621, export_621, validate_621
 
@@ -35,6 +35,7 @@ def test_export_refuses_parts_whose_dossier_is_not_verified_and_says_which(app, 
     AuthActions(client).login(CLAIRE)
     enter_621(app, client)
     validate_621(app, client)
+    certify_service_fait(app)  # the bureau requires it before the DEC validates
     manager = app.test_client()
     AuthActions(manager).login(GESTIONNAIRE)
     for slug in ("remuneration", "deplacement"):

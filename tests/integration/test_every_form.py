@@ -117,12 +117,14 @@ def test_every_post_route_gets_generated_values_and_never_answers_5xx(app):
     document_id = documents(app)[0].id
     with database(app) as db:
         paul = db.scalar(select(User).where(User.email == PAUL))
+        claire_id = db.scalar(select(User.id).where(User.email == CLAIRE))
         with app.test_request_context():
             link = f"/intervenant/mot-de-passe/{password_token(paul)}"
     pages = {
         visitor: ["/intervenant", "/intervenant/mot-de-passe", link],
         claire: [
             "/profil",
+            "/profil/dossier-financier",
             "/missions/621/remuneration",
             "/missions/621/deplacement",
             "/missions/621/deplacement/trajets/nouveau",
@@ -138,6 +140,7 @@ def test_every_post_route_gets_generated_values_and_never_answers_5xx(app):
             "/gestion/missions/621",
             "/gestion/import",
             "/gestion/paiement",
+            f"/gestion/dossiers/{claire_id}",
         ],
         chef: ["/centre?start=2022-12-01&end=2022-12-31", "/centre/missions/621/signaler"],
         admin: ["/admin/service-fait"],
