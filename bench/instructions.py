@@ -113,7 +113,7 @@ def run(page: str, instance: Path, warmup: int, requests: int) -> None:
     last = warmup + requests - 1
     for number in range(warmup + requests):
         answer: list = []
-        body = app(dict(environ), lambda status, headers, *_: answer.extend((status, headers)))
+        body = app(dict(environ), lambda *args, answer=answer: answer.extend(args[:2]))
         for _chunk in body:
             pass
         if hasattr(body, "close"):

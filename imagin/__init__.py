@@ -19,14 +19,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     _load_config(app, test_config)
 
-    from imagin import db, errors, headers, ops, rendering
+    from imagin import csrf_tokens, db, errors, headers, ops, rendering, session_cookie
     from imagin.extensions import compress, csrf, limiter, login_manager
 
     db.init_app(app)
+    session_cookie.init_app(app)
     # First: its before_request starts the clock and its after_request, run last,
     # logs the response as it leaves.
     ops.init_app(app)
     csrf.init_app(app)
+    csrf_tokens.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
     compress.init_app(app)

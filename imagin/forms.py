@@ -7,12 +7,15 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField
 from wtforms.validators import StopValidation
 
+from imagin.csrf_tokens import ReusedCSRF
+
 
 class Form(FlaskForm):
     """A POST form with its CSRF field, in French."""
 
     class Meta:
         locales = ("fr_FR", "fr")
+        csrf_class = ReusedCSRF
 
 
 class QueryForm(wtforms.Form):
