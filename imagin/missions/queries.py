@@ -192,9 +192,10 @@ def _count_statement(by_session: bool, status: PartStatus | None) -> Select:
 
 @functools.cache
 def _page_statement(by_session: bool, status: PartStatus | None) -> Select:
-    """One page of the list's rows for one shape of filters, newest first."""
+    """One page of the list's rows for one shape of filters, newest first, each row
+    ending with how many missions match the filters (the window counts before LIMIT)."""
     return (
-        _matching(select(*ROW_COLUMNS), by_session, status)
+        _matching(select(*ROW_COLUMNS, func.count().over()), by_session, status)
         .join(Mission.exam)
         .join(Mission.session)
         .join(Mission.mission_type)
@@ -214,18 +215,32 @@ def list_own_missions(
     per_page: int,
     today: dt.date,
 ) -> MissionPage:
-    """One page of the intervenant's missions, newest first, in two queries."""
+    """One page of the intervenant's missions, newest first, with their total, in one query.
+
+    A page past the last one (an old link) has no row to carry the total: then it is
+    counted, and the last page shown instead.
+    """
     # Plain rows from the session's connection: its ORM layer would only add work.
     connection = get_db().connection()
     shape = (session_id is not None, status)
     values = {"intervenant_id": intervenant_id, "session_id": session_id, "today": today}
-    total = connection.execute(_count_statement(*shape), values).scalar_one()
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
+    page = max(page, 1)
+    statement = _page_statement(*shape)
     limits = {"limit": per_page, "offset": (page - 1) * per_page}
-    rows = connection.execute(_page_statement(*shape), values | limits)
+    rows = connection.execute(statement, values | limits).all()
+    if rows:
+        total = rows[0][-1]
+    elif page > 1:
+        total = connection.execute(_count_statement(*shape), values).scalar_one()
+        page = max(1, -(-total // per_page))
+        if total:
+            limits = {"limit": per_page, "offset": (page - 1) * per_page}
+            rows = connection.execute(statement, values | limits).all()
+    else:
+        total = 0
+    pages = max(1, -(-total // per_page))
     return MissionPage(
-        [MissionRow.from_columns(columns, today) for columns in rows], total, page, pages
+        [MissionRow.from_columns(columns[:-1], today) for columns in rows], total, page, pages
     )
 
 

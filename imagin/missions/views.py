@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, request
 from flask_login import current_user, login_required
 
 from imagin import clock
-from imagin.missions.forms import MissionFilterForm
+from imagin.missions.forms import read_filters
 from imagin.missions.page import render_mission_tab
 from imagin.missions.queries import get_own_mission, history, list_own_missions, own_sessions
 from imagin.rendering import render_page
@@ -25,8 +25,7 @@ def require_login() -> None:
 @bp.get("")
 def index():
     """List the signed-in intervenant's missions, filtered and paged."""
-    form = MissionFilterForm(request.args)
-    form.set_sessions(own_sessions(current_user.id))
+    form = read_filters(request.args, own_sessions(current_user.id))
     session_id, status, page = form.cleaned()
     result = list_own_missions(
         current_user.id,
