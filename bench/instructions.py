@@ -90,8 +90,8 @@ def _mission_path(app, template: str) -> str:
     return template.format(number=number)
 
 
-def run(page: str, instance: Path, warmup: int, requests: int) -> None:
-    """Warm up then send ``requests`` requests to ``page``; each must be a 200."""
+def prepare(page: str, instance: Path):
+    """The app, signed in if the page needs it, and a function sending it one request."""
     from werkzeug.test import EnvironBuilder
 
     kind, path, signed_in = PAGES[page]
@@ -110,19 +110,29 @@ def run(page: str, instance: Path, warmup: int, requests: int) -> None:
     environ = EnvironBuilder(
         path=path, headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.1"}
     ).get_environ()
-    last = warmup + requests - 1
-    for number in range(warmup + requests):
+
+    def send() -> tuple[str, list]:
         answer: list = []
-        body = app(dict(environ), lambda *args, answer=answer: answer.extend(args[:2]))
+        body = app(dict(environ), lambda *args: answer.extend(args[:2]))
         for _chunk in body:
             pass
         if hasattr(body, "close"):
             body.close()
-        status, response_headers = answer
+        return answer[0], answer[1]
+
+    return path, send
+
+
+def run(page: str, instance: Path, warmup: int, requests: int) -> None:
+    """Warm up then send ``requests`` requests to ``page``; each must be a 200."""
+    path, send = prepare(page, instance)
+    last = warmup + requests - 1
+    for number in range(warmup + requests):
+        status, headers = send()
         # Once warm, a page sets no cookie: a browser's requests would not cause that work.
-        set_cookie = number == last and any(name == "Set-Cookie" for name, _ in response_headers)
+        set_cookie = number == last and any(name == "Set-Cookie" for name, _ in headers)
         if not status.startswith("200") or set_cookie:
-            raise RuntimeError(f"{path}: {status} {response_headers}")
+            raise RuntimeError(f"{path}: {status} {headers}")
 
 
 # --- Outside: prepare the instance, run callgrind, report ----------------------------------

@@ -4,17 +4,28 @@ Flask builds a new serializer for every request, which derives the signing key f
 the secret (one HMAC) and keys a new HMAC before checking the cookie's signature. The
 cookie, its format and its checks are Flask's own; only this work is done once per
 secret key (SECRET_KEY and its fallbacks) instead of once per request.
+
+A browser sends the same cookie with each request until the session changes: a cookie
+already verified is not verified again while its signature time is within the session
+lifetime (the same bytes always verify the same way under the same keys). Only
+sessions of plain values (strings, numbers) are kept, so that each request gets its
+own copy to change; a session with lists (flashed messages) is read every time.
 """
 
 from __future__ import annotations
 
 import hmac
+import time
 from typing import Any
 
-from flask import Flask
-from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import Signer, TimestampSigner, URLSafeTimedSerializer
+from flask import Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from itsdangerous import BadSignature, Signer, TimestampSigner, URLSafeTimedSerializer
 from itsdangerous.signer import HMACAlgorithm
+
+# Verified cookies kept per process; the cache is emptied when it grows past this.
+MAX_VERIFIED = 10_000
+_SCALARS = (str, int, float, bool, type(None))
 
 
 class _KeyedHMAC(HMACAlgorithm):
@@ -68,6 +79,30 @@ class SessionInterface(SecureCookieSessionInterface):
 
     def __init__(self) -> None:
         self._serializers: dict[tuple, URLSafeTimedSerializer] = {}
+        # (serializer, cookie) -> (session data, signed at, in seconds since the epoch)
+        self._verified: dict[tuple, tuple[dict, float]] = {}
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        cookie = request.cookies.get(self.get_cookie_name(app))
+        if not cookie:
+            return self.session_class()
+        max_age = app.permanent_session_lifetime.total_seconds()
+        key = (id(serializer), cookie)
+        kept = self._verified.get(key)
+        if kept is not None and 0 <= time.time() - kept[1] <= max_age:
+            return self.session_class(kept[0])  # a copy: plain values only
+        try:
+            data, signed_at = serializer.loads(cookie, max_age=int(max_age), return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        if all(isinstance(value, _SCALARS) for value in data.values()):
+            if len(self._verified) >= MAX_VERIFIED:
+                self._verified.clear()
+            self._verified[key] = (dict(data), signed_at.timestamp())
+        return self.session_class(data)
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         if not app.secret_key:
