@@ -44,8 +44,12 @@ test: lint $(OIDC_PROVIDER)
 		IMAGIN_STACK_DONE=1 $(BIN)/pytest; \
 	fi
 
+# Requests/s and latencies with wrk, then CPU instructions per request (valgrind's
+# callgrind, in-process) and brotli's bytes and cost at qualities 1-4.
 bench: setup
 	$(BIN)/python bench/mission_list.py
+	$(BIN)/python bench/instructions.py
+	$(BIN)/python bench/brotli_quality.py
 
 # The whole stack under Locust at 1 and 2 app processes (Locust in its own .venv-bench).
 bench-stack: setup
