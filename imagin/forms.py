@@ -12,6 +12,8 @@ from werkzeug.datastructures import MultiDict
 from wtforms import HiddenField, IntegerField
 from wtforms.validators import StopValidation
 
+from imagin.csrf_tokens import ReusedCSRF
+
 # What someone typed in a form refused for its CSRF token, waiting for the form's next display.
 KEPT_KEY = "kept_form"
 View = TypeVar("View", bound=Callable[..., Any])
@@ -68,6 +70,7 @@ class Form(FlaskForm):
 
     class Meta(FlaskForm.Meta):
         locales = ("fr_FR", "fr")
+        csrf_class = ReusedCSRF
 
         def wrap_formdata(self, form, formdata):
             kept = _kept_for(form)

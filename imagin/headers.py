@@ -40,15 +40,33 @@ def _asset_url(static_folder: str, script_root: str, filename: str) -> str:
     return url_for("static", filename=filename, v=_file_digest(static_folder, filename))
 
 
-def _secure(response: Response) -> Response:
+# (name, value, replace): a header the view set is kept, except those marked replace.
+_SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY, False),
+    ("X-Content-Type-Options", "nosniff", True),
+    ("Referrer-Policy", "same-origin", True),
+    ("X-Frame-Options", "DENY", False),
+    ("Cross-Origin-Opener-Policy", "same-origin", False),
+)
+HSTS = ("Strict-Transport-Security", "max-age=63072000; includeSubDomains", True)
+# What the cache_control setters below write on a page that has no Cache-Control yet.
+PAGE_CACHE_CONTROL = "no-store, private"
+
+
+def security_headers(https: bool) -> tuple[tuple[str, str, bool], ...]:
+    """The headers every response gets, computed once per app (HSTS behind HTTPS only)."""
+    return _SECURITY_HEADERS + ((HSTS,) if https else ())
+
+
+def _add_headers(response: Response, wanted: tuple[tuple[str, str, bool], ...]) -> None:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "same-origin"
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if current_app.config["HTTPS"]:
-        headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    # One pass over the view's headers instead of one search per header set here.
+    present = {name.lower() for name, _ in headers}
+    for name, value, replace in wanted:
+        if name.lower() not in present:
+            headers.add(name, value)
+        elif replace:
+            headers[name] = value
     if request.endpoint == "static":
         if request.args.get("v"):
             response.cache_control.immutable = True
@@ -57,11 +75,12 @@ def _secure(response: Response) -> Response:
         response.direct_passthrough = False
         response.make_sequence()
         response.close()  # the bytes are in memory now: release the file at once
-    else:
+    elif "cache-control" in present:
         # Pages show personal data and carry CSRF tokens: never keep them in a cache.
         response.cache_control.no_store = True
         response.cache_control.private = True
-    return response
+    else:
+        headers.add("Cache-Control", PAGE_CACHE_CONTROL)
 
 
 def _static_is_the_same_for_everyone(response: Response) -> Response:
@@ -74,8 +93,14 @@ def _static_is_the_same_for_everyone(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    wanted = security_headers(bool(app.config["HTTPS"]))
+
+    def secure(response: Response) -> Response:
+        _add_headers(response, wanted)
+        return response
+
     # Registered after Flask-Compress, so it runs before it (after_request runs in reverse).
-    app.after_request(_secure)
+    app.after_request(secure)
     # First in the list, so it runs after every other hook, just before the session is saved.
     app.after_request_funcs.setdefault(None, []).insert(0, _static_is_the_same_for_everyone)
     app.jinja_env.globals["asset_url"] = asset_url

@@ -245,6 +245,27 @@ def status_badge(value: str | PartStatus) -> Markup:
     return _BADGES[PartStatus(value)]
 
 
+_OPTION = Markup('<option value="{}"{}{}>{}</option>')
+_SELECTED = Markup(" selected")
+_ATTRIBUTE = Markup(' {}="{}"')
+
+
+def select_options(field: Any) -> Markup:
+    """The ``<option>`` elements of a select field (the field macro's select).
+
+    Written in Python: the same loop in the macro was a third of a list page's rendering.
+    """
+    return Markup("").join(
+        _OPTION.format(
+            choice.value,
+            _SELECTED if choice.selected else "",
+            Markup("").join(_ATTRIBUTE.format(k, v) for k, v in (choice.render_kw or {}).items()),
+            choice.label,
+        )
+        for choice in field.iter_choices()
+    )
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         date_fr=date_fr,
@@ -263,7 +284,12 @@ def init_app(app: Flask) -> None:
     from imagin.domain.roles import MANAGERS, Role
 
     app.jinja_env.globals.update(
-        events=Event, ref_href=href, ref_anchor=anchor, MANAGERS=MANAGERS, Role=Role
+        select_options=select_options,
+        events=Event,
+        ref_href=href,
+        ref_anchor=anchor,
+        MANAGERS=MANAGERS,
+        Role=Role,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -223,12 +223,13 @@ def _count_statement(by_session: bool, status: PartStatus | None) -> Select:
 def _page_statement(by_session: bool, status: PartStatus | None) -> Select:
     """One page of the list's rows for one shape of filters: what waits for the intervenant
     first, soonest closing date first, then the rest newest first; each row also carries
-    how many wait (a window over the same rows, so no query more)."""
+    how many wait and how many match the filters (windows over the same rows, counted
+    before LIMIT: no query more)."""
     needs = needs_intervenant(bindparam("today"))
     closes_on = func.coalesce(Claim.reopened_until, ExamSession.entries_close_on)
     to_do = func.sum(case((needs, literal(1)), else_=literal(0))).over()
     return (
-        _matching(select(*ROW_COLUMNS, to_do), by_session, status)
+        _matching(select(*ROW_COLUMNS, to_do, func.count().over()), by_session, status)
         .join(Mission.exam)
         .join(Mission.session)
         .join(Mission.mission_type)
@@ -253,22 +254,36 @@ def list_own_missions(
     per_page: int,
     today: dt.date,
 ) -> MissionPage:
-    """One page of the intervenant's missions, newest first, in two queries."""
+    """One page of the intervenant's missions, newest first, with their total, in one query.
+
+    A page past the last one (an old link) has no row to carry the total: then it is
+    counted, and the last page shown instead.
+    """
     # Plain rows from the session's connection: its ORM layer would only add work.
     connection = get_db().connection()
     shape = (session_id is not None, status)
     values = {"intervenant_id": intervenant_id, "session_id": session_id, "today": today}
-    total = connection.execute(_count_statement(*shape), values).scalar_one()
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
+    page = max(page, 1)
+    statement = _page_statement(*shape)
     limits = {"limit": per_page, "offset": (page - 1) * per_page}
-    rows = connection.execute(_page_statement(*shape), values | limits).all()
+    rows = connection.execute(statement, values | limits).all()
+    if rows:
+        total = rows[0][-1]
+    elif page > 1:
+        total = connection.execute(_count_statement(*shape), values).scalar_one()
+        page = max(1, -(-total // per_page))
+        if total:
+            limits = {"limit": per_page, "offset": (page - 1) * per_page}
+            rows = connection.execute(statement, values | limits).all()
+    else:
+        total = 0
+    pages = max(1, -(-total // per_page))
     return MissionPage(
-        [MissionRow.from_columns(columns, today) for columns in rows],
+        [MissionRow.from_columns(columns[:-2], today) for columns in rows],
         total,
         page,
         pages,
-        to_do=int(rows[0][-1] or 0) if rows else 0,
+        to_do=int(rows[0][-2] or 0) if rows else 0,
     )
 
 

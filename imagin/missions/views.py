@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from imagin import clock
 from imagin.db import get_db
-from imagin.missions.forms import MissionFilterForm
+from imagin.missions.forms import read_filters
 from imagin.missions.money import money_path
 from imagin.missions.page import render_mission_tab
 from imagin.missions.queries import get_own_mission, history, list_own_missions, own_sessions
@@ -27,8 +27,7 @@ def require_login() -> None:
 @bp.get("")
 def index():
     """List the signed-in intervenant's missions, filtered and paged."""
-    form = MissionFilterForm(request.args)
-    form.set_sessions(own_sessions(current_user.id))
+    form = read_filters(request.args, own_sessions(current_user.id))
     session_id, status, page = form.cleaned()
     result = list_own_missions(
         current_user.id,
