@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 from functools import cache
 from pathlib import Path
 
+import brotli
 from flask import Flask, Response, current_app, request, session, url_for
 from markupsafe import Markup
 
@@ -22,6 +24,41 @@ CONTENT_SECURITY_POLICY = (
     f"default-src 'self'; style-src 'self' 'sha256-{INLINE_CSS_HASH}'; object-src 'none'; "
     "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+
+
+# Static files never change while the process runs: each is compressed once, at the
+# best quality (pages are compressed per request at a cheap quality, see config), and
+# kept. On a first visit they are most of the bytes: htmx is 15.3 KB at brotli 11
+# against 18.1 KB at 2.
+_STATIC_COMPRESSIBLE = ("text/css", "text/javascript", "application/javascript", "image/svg+xml")
+_STATIC_MIN_SIZE = 300
+
+
+@cache
+def _compressed_static(path: str, etag: str | None, encoding: str, body: bytes) -> bytes:
+    # Keyed by the file's ETag too (its size and time): a file replaced on disk is new.
+    if encoding == "br":
+        return brotli.compress(body, quality=11)
+    return gzip.compress(body, compresslevel=9, mtime=0)
+
+
+def _compress_static(response: Response) -> None:
+    """Answer a static file compressed once and kept (Flask-Compress then leaves it)."""
+    if response.status_code != 200 or response.mimetype not in _STATIC_COMPRESSIBLE:
+        return
+    response.vary.add("Accept-Encoding")
+    encoding = request.accept_encodings.best_match(("br", "gzip"))
+    body = response.get_data()
+    if encoding is None or len(body) < _STATIC_MIN_SIZE:
+        return
+    etag, _weak = response.get_etag()
+    response.set_data(_compressed_static(request.path, etag, encoding, body))
+    response.headers["Content-Encoding"] = encoding
+    if etag:
+        # Each encoding is its own representation: its own ETag, checked here since the
+        # file's own check (send_file) saw the other one.
+        response.set_etag(f"{etag}-{encoding}")
+        response.make_conditional(request)
 
 
 @cache
@@ -75,6 +112,7 @@ def _add_headers(response: Response, wanted: tuple[tuple[str, str, bool], ...]) 
         response.direct_passthrough = False
         response.make_sequence()
         response.close()  # the bytes are in memory now: release the file at once
+        _compress_static(response)
     elif "cache-control" in present:
         # Pages show personal data and carry CSRF tokens: never keep them in a cache.
         response.cache_control.no_store = True

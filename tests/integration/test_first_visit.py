@@ -89,3 +89,37 @@ def test_the_static_files_do_not_vary_with_the_session_cookie(signed_in):
         assert "immutable" in response.headers["Cache-Control"], path
     # Pages do vary with it (and are never stored anyway).
     assert "Cookie" in signed_in.get("/missions").headers["Vary"]
+
+
+@pytest.mark.parametrize("accept", ["br, gzip", "gzip", "identity"])
+def test_static_files_come_compressed_at_their_best_and_decode_to_the_file(client, accept):
+    """Compressed once at brotli 11 / gzip 9 (most of a first visit's bytes), then kept."""
+    import gzip
+
+    import brotli
+
+    static = Path(__file__).parents[2] / "imagin" / "static"
+    html = client.get("/intervenant").get_data(as_text=True)
+    paths = re.findall(r'(?:href|src)="(/static/(?:app|htmx)[^"?]+)\?v=[^"]+"', html)
+    assert len(paths) >= 2, paths
+    for path in paths:
+        file = (static / path.removeprefix("/static/")).read_bytes()
+        response = client.get(path, headers={"Accept-Encoding": accept})
+        assert response.status_code == 200
+        encoding = response.headers.get("Content-Encoding")
+        body = response.get_data()
+        assert int(response.headers["Content-Length"]) == len(body)
+        assert "Accept-Encoding" in response.headers["Vary"]
+        if accept == "identity":
+            assert encoding is None and body == file
+        elif accept == "gzip":
+            assert encoding == "gzip" and gzip.decompress(body) == file
+            assert len(body) <= len(gzip.compress(file, compresslevel=9)) + 20
+        else:
+            assert encoding == "br" and brotli.decompress(body) == file
+            assert len(body) == len(brotli.compress(file, quality=11))
+        # Each encoding is its own representation for caches and conditional requests.
+        again = client.get(
+            path, headers={"Accept-Encoding": accept, "If-None-Match": response.headers["ETag"]}
+        )
+        assert again.status_code == 304
