@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from imagin import clock
+from imagin.domain.deadlines import default_closing_date
 from imagin.domain.dossier import DocumentKind, DossierStatus
 from imagin.domain.refs import ReceiptRef
 from imagin.domain.roles import Role
@@ -151,6 +152,22 @@ class DemoMission:
     # Supporting documents: (file name, title, lines of text, what it justifies). Every
     # validated travel part has a document for each receipt its amounts need.
     documents: list[tuple[str, str, list[str], list]] = field(default_factory=list)
+
+
+def session_closing_dates(today: dt.date) -> dict[str, dt.date]:
+    """Closing dates of entries that show the deadlines whenever the demo is loaded.
+
+    The December session holds the missions placed around ``today`` (1120, 1201): it
+    closes 60 days after, so Claire reads "À valider avant le …". The June 2026 session
+    closed on its default date (31 August), or yesterday if the demo is loaded before:
+    Paul's 1300 is closed to him and the DEC can reopen it. The older sessions keep no
+    date, as sessions imported before closing dates existed: 621 stays open to Claire.
+    """
+    june = default_closing_date("2026-06", "Session juin 2026", dt.date(2026, 6, 1))
+    return {
+        "2026-12": today + dt.timedelta(days=60),
+        "2026-06": min(june, today - dt.timedelta(days=1)),
+    }
 
 
 def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
@@ -533,6 +550,8 @@ def load_demo(
     bureaus["DEC2"].members.append(users["dec.orleans@example.fr"])
     exams = {name: Exam(name=name, rate_class=rc) for name, rc in EXAMS}
     sessions = {code: ExamSession(code=code, label=label) for code, label in SESSIONS}
+    for code, closes_on in session_closing_dates(today).items():
+        sessions[code].entries_close_on = closes_on
     centres = {code: ExamCentre(code=code, name=n, commune=c) for code, n, c in CENTRES}
     for code in CHIEF_CENTRES:
         centres[code].chiefs.append(users["chef.alencon@example.fr"])

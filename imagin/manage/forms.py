@@ -38,7 +38,8 @@ class QueueFilterForm(QueryForm):
     )
     entries = SelectField(
         "Clôture",
-        choices=[SelectChoice("", "Toutes")] + [SelectChoice(w.value, w.label) for w in EntryWindow],
+        choices=[SelectChoice("", "Toutes")]
+        + [SelectChoice(w.value, w.label) for w in EntryWindow],
         validators=[Optional()],
     )
     name = StringField("Intervenant", validators=[Optional(), Length(max=100)])

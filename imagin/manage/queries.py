@@ -9,8 +9,9 @@ The queue opens on what needs the DEC, oldest first: the claims waiting for it (
 "Validé"), by the date their intervenant validated them (``validated_at``), ascending.
 For a DEC office "oldest" is "waiting the longest": that date is when the claim came into
 its hands and started waiting (a mission's date says nothing of how long the intervenant
-took to declare it). Then the others, each by validation date (NULL first on SQLite, last on PostgreSQL, as ORDER
-BY always sorted them), then start date, newest first, then number. The claims are
+took to declare it). Then the others, each by validation date (NULL first on SQLite,
+last on PostgreSQL, as ORDER BY always sorted them), then start date, newest first, then
+number. The claims are
 read in three segments that each follow one index:
 
 - waiting: ``ix_claim_waiting`` (partial index on validated_at);
