@@ -28,13 +28,13 @@ def shot(page, name: str) -> None:
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["360", "1280"])
 def test_the_dec_filters_the_queue_on_closed_entries(new_context, viewport, javascript):
-    closed_on = session_closing_dates(clock.today())["2026-06"]
+    closed_on = session_closing_dates(clock.today())["2026-03"]
     dec, errors = open_page(new_context, viewport=viewport, java_script_enabled=javascript)
     sign_in(dec, GESTIONNAIRE)
     results = dec.locator("#queue-results")
     expect(results).to_contain_text("à valider par la DEC, les plus anciens en premier")
-    row_1102 = dec.locator("tr", has=dec.get_by_role("link", name="Mission N° 1102"))
-    expect(row_1102.locator('td[data-label="Clôture"]')).to_have_text(
+    row_1150 = dec.locator("tr", has=dec.get_by_role("link", name="Mission N° 1150"))
+    expect(row_1150.locator('td[data-label="Clôture"]')).to_have_text(
         f"{closed_on:%d/%m/%Y} (close)"
     )
     if javascript:
@@ -44,7 +44,7 @@ def test_the_dec_filters_the_queue_on_closed_entries(new_context, viewport, java
         dec.get_by_role("button", name="Filtrer").click()
     expect(dec).to_have_url(re.compile(r"entries=close"))
     expect(results.get_by_role("link", name="Mission N° 621")).to_have_count(0)
-    expect(results.get_by_role("link", name="Mission N° 1102")).to_have_count(1)
+    expect(results.get_by_role("link", name="Mission N° 1150")).to_have_count(1)
     for cell in results.locator('td[data-label="Clôture"]').all():
         expect(cell).to_contain_text("(close)")
     if viewport is PHONE:

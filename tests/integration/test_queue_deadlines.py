@@ -78,15 +78,15 @@ def test_the_demo_shows_closing_dates_in_the_queue(app, manager):
     dates = session_closing_dates(today)
     html = plain(manager.get("/gestion").get_data(as_text=True))
     assert '<th scope="col">Clôture</th>' in html
-    # June 2026 is closed; December 2026 still open; 2022 has no closing date.
+    # March 2026 is closed; December 2026 still open; 2022 has no closing date.
     assert (
-        cell(html, 1102, "Clôture")
-        == f'{dates["2026-06"]:%d/%m/%Y} <span class="muted">(close)</span>'
+        cell(html, 1150, "Clôture")
+        == f'{dates["2026-03"]:%d/%m/%Y} <span class="muted">(close)</span>'
     )
     assert cell(html, 1201, "Clôture") == f"{dates['2026-12']:%d/%m/%Y}"
     assert cell(html, 621, "Clôture") == "—"
     assert cell(html, 621, "Service fait") == "À certifier"
-    assert dates["2026-06"] < today < dates["2026-12"]
+    assert dates["2026-03"] < today < dates["2026-12"]
 
 
 def test_what_waits_for_the_dec_comes_first_the_longest_waiting_first(app, manager):
@@ -138,7 +138,7 @@ def test_the_closing_filter_lists_and_counts_exactly_the_closed_or_open_claims(a
         )
         db.commit()
     windows = dec2_windows(app, today)
-    assert not windows[621][0] and not windows[640][0] and windows[1201][0] and windows[1102][0]
+    assert not windows[621][0] and not windows[640][0] and windows[1201][0] and windows[1150][0]
     for status in ("", "valide", "non_valide", "en_cours"):
         for window, closed in (("close", True), ("ouverte", False)):
             html = manager.get(f"/gestion?entries={window}&status={status}").get_data(as_text=True)
@@ -151,7 +151,7 @@ def test_the_closing_filter_lists_and_counts_exactly_the_closed_or_open_claims(a
             assert set(numbers(html)) == expected, (window, status)
             assert total(html) == len(expected), (window, status)
     closed = manager.get("/gestion?entries=close").get_data(as_text=True)
-    assert {1201, 1102} <= set(numbers(closed)) and not {621, 640} & set(numbers(closed))
+    assert {1201, 1150} <= set(numbers(closed)) and not {621, 640} & set(numbers(closed))
 
 
 def test_an_unknown_closing_filter_value_is_ignored(manager):
@@ -159,3 +159,20 @@ def test_an_unknown_closing_filter_value_is_ignored(manager):
     response = manager.get("/gestion?entries=bientot")
     assert response.status_code == 200
     assert total(response.get_data(as_text=True)) == total(everything)
+
+
+def test_the_demo_has_a_claim_to_validate_soon_and_one_the_dec_can_reopen(app):
+    dates = session_closing_dates(clock.today())
+
+    def signed_in(email):
+        client = app.test_client()
+        assert AuthActions(client).login(email).status_code == 303
+        return client
+
+    listing = plain(signed_in(CLAIRE).get("/missions").get_data(as_text=True))
+    assert f"À valider avant le {dates['2026-12']:%d/%m/%Y}" in listing
+    lucie = signed_in("lucie.petit@example.fr")
+    closed = plain(lucie.get("/missions/1150/remuneration").get_data(as_text=True))
+    assert f"close depuis le {dates['2026-03']:%d/%m/%Y}" in closed
+    review = plain(signed_in(GESTIONNAIRE).get("/gestion/missions/1150").get_data(as_text=True))
+    assert "Rouvrir à l'intervenant" in review
