@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from imagin import clock
+from imagin.domain.deadlines import default_closing_date
 from imagin.domain.dossier import DocumentKind, DossierStatus
 from imagin.domain.refs import ReceiptRef
 from imagin.domain.roles import Role
@@ -58,6 +59,8 @@ ACCOUNTS = (
     ("dec.orleans@example.fr", Role.GESTIONNAIRE, "Nadia", "Lefèvre"),
     ("admin@example.fr", Role.ADMIN, "Alex", "Admin"),
     ("chef.alencon@example.fr", Role.CHEF_CENTRE, "Henri", "Roussel"),
+    # Her only mission (1150) is past its session's closing date: the DEC can reopen it.
+    ("lucie.petit@example.fr", Role.INTERVENANT, "Lucie", "Petit"),
 )
 # The chef de centre's exam centres (both in Alençon).
 CHIEF_CENTRES = ("06112932", "0610001A")
@@ -97,6 +100,7 @@ SESSIONS = (
     ("2023-06", "Session juin 2023"),
     ("2024-06", "Session juin 2024"),
     ("2025-06", "Session juin 2025"),
+    ("2026-03", "Session mars 2026"),
     ("2026-06", "Session juin 2026"),
     ("2026-12", "Session décembre 2026"),
 )
@@ -151,6 +155,23 @@ class DemoMission:
     # Supporting documents: (file name, title, lines of text, what it justifies). Every
     # validated travel part has a document for each receipt its amounts need.
     documents: list[tuple[str, str, list[str], list]] = field(default_factory=list)
+
+
+def session_closing_dates(today: dt.date) -> dict[str, dt.date]:
+    """Closing dates of entries that show the deadlines whenever the demo is loaded.
+
+    The December session holds the missions placed around ``today`` (1120, 1201): it
+    closes 60 days after, so Claire reads "À valider avant le …". The March 2026 session
+    closed on its default date (31 August), or yesterday if the demo is loaded before:
+    Lucie's 1150, never entered, is closed to her and the DEC can reopen it. The other
+    sessions keep no date, as sessions imported before closing dates existed: 621 stays
+    open to Claire (and the missions other demos and tests enter stay open).
+    """
+    march = default_closing_date("2026-03", "Session mars 2026", dt.date(2026, 3, 1))
+    return {
+        "2026-12": today + dt.timedelta(days=60),
+        "2026-03": min(march, today - dt.timedelta(days=1)),
+    }
 
 
 def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
@@ -478,6 +499,19 @@ def demo_missions(today: dt.date) -> list[DemoMission]:
             ],
         ),
         DemoMission(
+            1150,
+            "lucie.petit@example.fr",
+            "CAP CUISINE",
+            "2026-03",
+            "Épreuve pratique",
+            "0141555K",
+            [(d(2026, 3, 18), t(8, 0))],
+            specialite="CUISINE",
+            epreuve_option="EP2 — Réalisation d'un repas",
+            travel=False,
+            travel_status=S.NO_COSTS,
+        ),
+        DemoMission(
             1300,
             "paul.durand@example.fr",
             "BACCALAUREAT GENERAL",
@@ -533,6 +567,8 @@ def load_demo(
     bureaus["DEC2"].members.append(users["dec.orleans@example.fr"])
     exams = {name: Exam(name=name, rate_class=rc) for name, rc in EXAMS}
     sessions = {code: ExamSession(code=code, label=label) for code, label in SESSIONS}
+    for code, closes_on in session_closing_dates(today).items():
+        sessions[code].entries_close_on = closes_on
     centres = {code: ExamCentre(code=code, name=n, commune=c) for code, n, c in CENTRES}
     for code in CHIEF_CENTRES:
         centres[code].chiefs.append(users["chef.alencon@example.fr"])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 from imagin.domain.money import format_date
 from imagin.domain.roles import Role
@@ -21,6 +22,7 @@ from imagin.domain.transitions import may_edit
 __all__ = [
     "REMINDER_DAYS",
     "Deadline",
+    "EntryWindow",
     "closed_message",
     "default_closing_date",
     "due_reminder",
@@ -85,6 +87,21 @@ class Deadline:
 
     def days_left(self, today: dt.date) -> int | None:
         return None if self.closes_on is None else (self.closes_on - today).days
+
+
+class EntryWindow(StrEnum):
+    """Whether a claim's entries are still open on a day (the DEC queue's filter)."""
+
+    OPEN = "ouverte"
+    CLOSED = "close"
+
+    @property
+    def label(self) -> str:
+        return "Saisie ouverte" if self is EntryWindow.OPEN else "Saisie close"
+
+    @classmethod
+    def of(cls, deadline: Deadline, today: dt.date) -> EntryWindow:
+        return cls.CLOSED if deadline.passed(today) else cls.OPEN
 
 
 def may_change(status: PartStatus, role: Role, deadline: Deadline, today: dt.date) -> bool:

@@ -15,6 +15,7 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from imagin.domain.convocations import MAX_MISSION_NUMBER
+from imagin.domain.deadlines import EntryWindow
 from imagin.domain.service_fait import ServiceFait
 from imagin.domain.status import PartStatus
 from imagin.forms import Form, QueryForm
@@ -33,6 +34,12 @@ class QueueFilterForm(QueryForm):
     service_fait = SelectField(
         "Service fait",
         choices=[SelectChoice("", "Tous")] + [SelectChoice(s.value, s.label) for s in ServiceFait],
+        validators=[Optional()],
+    )
+    entries = SelectField(
+        "Clôture",
+        choices=[SelectChoice("", "Toutes")]
+        + [SelectChoice(w.value, w.label) for w in EntryWindow],
         validators=[Optional()],
     )
     name = StringField("Intervenant", validators=[Optional(), Length(max=100)])
@@ -66,6 +73,7 @@ class QueueFilterForm(QueryForm):
             name=(value(self.name) or "").strip(),
             number=value(self.number),
             service_fait=ServiceFait(sf) if (sf := value(self.service_fait)) else None,
+            entries=EntryWindow(w) if (w := value(self.entries)) else None,
         )
         return filters, value(self.page) or 1
 

@@ -5,9 +5,13 @@ after a few years. The counts come from ``claim_count`` (kept by triggers, see
 imagin.models.counts); the filter choices ask one indexed ``EXISTS`` per session or
 exam; the page of 50 is read in the queue's order straight from indexes.
 
-The queue's order is: the claims waiting for the DEC (a part "Validé"), then the
-others, each by validation date (NULL first on SQLite, last on PostgreSQL, as ORDER
-BY always sorted them), then start date, newest first, then number. The claims are
+The queue opens on what needs the DEC, oldest first: the claims waiting for it (a part
+"Validé"), by the date their intervenant validated them (``validated_at``), ascending.
+For a DEC office "oldest" is "waiting the longest": that date is when the claim came into
+its hands and started waiting (a mission's date says nothing of how long the intervenant
+took to declare it). Then the others, each by validation date (NULL first on SQLite,
+last on PostgreSQL, as ORDER BY always sorted them), then start date, newest first, then
+number. The claims are
 read in three segments that each follow one index:
 
 - waiting: ``ix_claim_waiting`` (partial index on validated_at);
@@ -15,10 +19,12 @@ read in three segments that each follow one index:
   one bureau at a time, merged;
 - not waiting, validated: ``ix_claim_validated_at``.
 
-A new filter (a column of mission or claim, such as a service-fait flag or a deadline)
-goes in ``_filter_conditions`` only; if it must stay fast when it selects few claims,
+A new filter (a column of mission or claim, such as the service-fait state or the
+closing date) goes in ``_filter_conditions``; if it must stay fast when it selects few claims,
 give it an index led by ``bureau_id`` and add its column to ``claim_count`` only if the
-totals must be counted without reading claims.
+totals must be counted without reading claims. The closing-date filter ("Saisie close" /
+"Saisie ouverte") is counted from claim_count by session (each session's closing date),
+corrected by the few claims the DEC reopened (``ix_claim_reopened_until``).
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import joinedload
 
 from imagin.db import get_db
+from imagin.domain.deadlines import Deadline, EntryWindow
 from imagin.domain.roles import Role
 from imagin.domain.service_fait import ServiceFait
 from imagin.domain.status import PartStatus, effective_status
@@ -62,6 +69,8 @@ class QueueFilters:
     number: int | None = None
     # Through ix_mission_bureau_service_fait.
     service_fait: ServiceFait | None = None
+    # The claim's effective closing date (reopened_until, else its session's) against today.
+    entries: EntryWindow | None = None
 
 
 @dataclass(frozen=True)
@@ -73,10 +82,14 @@ class QueueRow:
     travel: PartStatus
     # Some part waits for the DEC's validation: only such rows are offered to bulk approval.
     selectable: bool
+    # The claim's closing date for entries (None: never closes), and whether it has passed.
+    closes_on: dt.date | None = None
+    closed: bool = False
 
     @classmethod
     def of(cls, mission: Mission, today: dt.date, role: Role) -> QueueRow:
         claim = mission.claim
+        deadline = Deadline(mission.session.entries_close_on, claim.reopened_until)
         return cls(
             mission,
             effective_status(claim.pay, mission.ends_on, today),
@@ -85,6 +98,8 @@ class QueueRow:
                 Action.APPROVE in allowed_actions(status, role)
                 for status in (claim.pay, claim.travel)
             ),
+            deadline.closes_on,
+            deadline.passed(today),
         )
 
 
@@ -94,6 +109,8 @@ class QueuePage:
     total: int
     page: int
     pages: int
+    # How many of the matching claims wait for the DEC (they come first).
+    waiting: int = 0
 
 
 # Literals, not bound parameters: SQLite and PostgreSQL then match the partial index
@@ -131,6 +148,7 @@ class _CountRow:
     travel: str
     validated: bool
     n: int
+    closes_on: dt.date | None = None
 
 
 def _count_rows() -> list[_CountRow]:
@@ -148,6 +166,7 @@ def _count_rows() -> list[_CountRow]:
                 ClaimCount.travel_status,
                 ClaimCount.validated,
                 ClaimCount.n,
+                ExamSession.entries_close_on,
             )
             .join(ExamSession, ExamSession.id == ClaimCount.session_id)
             .where(ClaimCount.bureau_id.in_(managed_bureau_list()), ClaimCount.n > 0)
@@ -183,6 +202,7 @@ def _unindexed(column):
 
 
 def _unindexed_date(column):
+    """A column (a date or any non-number) hidden from SQLite's planner, like "+ 0"."""
     return func.coalesce(column, None) if get_db().get_bind().dialect.name == "sqlite" else column
 
 
@@ -206,7 +226,11 @@ def _filter_conditions(filters: QueueFilters, today: dt.date) -> list[ColumnElem
     if filters.status is not None:
         conditions.append(status_condition(filters.status, today))
     if filters.service_fait is not None:
-        conditions.append(Mission.service_fait == filters.service_fait.value)
+        # Not an index term on SQLite: an equality on a column of mission made its planner
+        # start from mission, all of it, rather than walk the queue's order index.
+        conditions.append(_unindexed_date(Mission.service_fait) == filters.service_fait.value)
+    if filters.entries is not None:
+        conditions.append(_entries_condition(filters.entries, today))
     if filters.number is not None:
         conditions.append(
             Mission.number == (filters.number if 0 < filters.number <= MAX_MISSION_NUMBER else -1)
@@ -225,6 +249,67 @@ def _filter_conditions(filters: QueueFilters, today: dt.date) -> list[ColumnElem
             )
         )
     return conditions
+
+
+def _in_closed_session(today: dt.date) -> ColumnElement[bool]:
+    """The mission's session closed its entries before ``today`` (a few sessions: the
+    session never drives, see _unindexed)."""
+    closed = select(ExamSession.id).where(ExamSession.entries_close_on < today)
+    return _unindexed(Mission.session_id).in_(closed)
+
+
+def _entries_condition(window: EntryWindow, today: dt.date) -> ColumnElement[bool]:
+    """The claim's effective closing date (the DEC's reopening, else its session's) is
+    past (CLOSED) or not (OPEN); the closing day itself is open, as in Deadline.passed."""
+    if window is EntryWindow.CLOSED:
+        return or_(
+            Claim.reopened_until < today,
+            and_(Claim.reopened_until.is_(None), _in_closed_session(today)),
+        )
+    return or_(
+        Claim.reopened_until >= today,
+        and_(Claim.reopened_until.is_(None), not_(_in_closed_session(today))),
+    )
+
+
+def _reopened_moves(
+    bureaus: list[int], filters: QueueFilters, stored: PartStatus | None, today: dt.date
+) -> dict[str, int]:
+    """What the claims the DEC reopened change to a closing-date total counted by session.
+
+    claim_count puts each claim in its session's window; a reopened claim whose own date
+    puts it in the other window is moved: +n to the filter's window, -n to the other.
+    Read from ix_claim_reopened_until: only the reopened claims.
+    """
+    segment = case(
+        (WAITING, WAITING_SEGMENT),
+        (Claim.validated_at.is_(None), NEVER_VALIDATED),
+        else_=VALIDATED,
+    )
+    now_closed = Claim.reopened_until < today
+    window = case((now_closed, EntryWindow.CLOSED.value), else_=EntryWindow.OPEN.value)
+    in_closed_session = _in_closed_session(today)
+    where = [
+        Claim.reopened_until.is_not(None),
+        _in_bureaus(bureaus, BY_ORDER),
+        or_(and_(now_closed, not_(in_closed_session)), and_(not_(now_closed), in_closed_session)),
+    ]
+    if filters.session_id is not None:
+        where.append(_unindexed(Mission.session_id) == filters.session_id)
+    if stored is not None:
+        # As claim_count counts them: the stored status of either part.
+        where.append(or_(Claim.pay_status == stored, Claim.travel_status == stored))
+    rows = get_db().execute(
+        select(segment, window, func.count())
+        .select_from(Claim)
+        .join(Claim.mission)
+        .where(*where)
+        .group_by(segment, window)
+    )
+    moves = dict.fromkeys((WAITING_SEGMENT, NEVER_VALIDATED, VALIDATED), 0)
+    for name, moved_to, n in rows:
+        moves[name] += n if moved_to == filters.entries else -n
+    return moves
 
 
 def _segment_condition(segment: str) -> ColumnElement[bool]:
@@ -279,7 +364,15 @@ def _segment_totals(
             continue
         if stored is not None and stored not in (row.pay, row.travel):
             continue
+        if (
+            filters.entries is not None
+            and EntryWindow.of(Deadline(row.closes_on), today) is not filters.entries
+        ):
+            continue
         totals[_segment_of_row(row)] += row.n
+    if filters.entries is not None:
+        for name, n in _reopened_moves(bureaus, filters, stored, today).items():
+            totals[name] += n
     if filters.status in _DATED:
         in_progress = replace(filters, status=PartStatus.IN_PROGRESS)
         running = _counted(bureaus, _filter_conditions(in_progress, today), BY_END)
@@ -348,7 +441,8 @@ def _segment_rows(
 
 
 def queue(filters: QueueFilters, *, page: int, per_page: int, today: dt.date) -> QueuePage:
-    """Claims of the gestionnaire's bureaus, the oldest validated by their intervenant first.
+    """Claims of the gestionnaire's bureaus: those waiting for the DEC first, the one
+    waiting the longest (validated by its intervenant the earliest) first.
 
     Two queries whatever the filters and the page: the totals (none when claim_count
     answers), and the page's rows with what they show.
@@ -373,8 +467,9 @@ def queue(filters: QueueFilters, *, page: int, per_page: int, today: dt.date) ->
         parts.append(_segment_rows(segment, rank, bureaus, conditions, offset, taken, driver))
         wanted -= taken
         offset = 0
+    waiting = totals[WAITING_SEGMENT]
     if not parts:
-        return QueuePage([], total, page, pages)
+        return QueuePage([], total, page, pages, waiting)
     rows = parts[0] if len(parts) == 1 else union_all(*(select(p) for p in parts)).subquery()
     missions = db.scalars(
         select(Mission)
@@ -389,7 +484,7 @@ def queue(filters: QueueFilters, *, page: int, per_page: int, today: dt.date) ->
         )
         .order_by(rows.c.rank, rows.c.validated_at, rows.c.starts_on.desc(), rows.c.number)
     ).all()
-    return QueuePage(list(missions), total, page, pages)
+    return QueuePage(list(missions), total, page, pages, waiting)
 
 
 def status_counts() -> dict[str, dict[str, int]]:

@@ -63,6 +63,8 @@ class Claim(Base):
             postgresql_where=text(WAITING_FOR_DEC),
         ),
         Index("ix_claim_validated_at", "validated_at"),
+        # The queue's closing-date filter: the few claims the DEC reopened.
+        Index("ix_claim_reopened_until", "reopened_until"),
     )
 
     mission: Mapped[Mission] = relationship(back_populates="claim")

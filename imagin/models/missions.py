@@ -38,7 +38,9 @@ class ExamSession(Base):
     label: Mapped[str] = mapped_column(String(100))
     # Last day the intervenants may enter and validate their claims (None: no closing date,
     # sessions imported before closing dates existed).
-    entries_close_on: Mapped[dt.date | None]
+    entries_close_on: Mapped[dt.date | None] = mapped_column(
+        index=True  # The DEC queue's closing-date filter: the sessions closed today.
+    )
 
 
 # The chefs de centre of each exam centre: they certify the service fait of its missions.

@@ -125,6 +125,21 @@ def urls(app) -> list[str]:
         found.append("&".join(f"{k}={v}" for k, v in query.items() if v))
     for extra in ("name=durand", "number=300010", "name=paul&status=valide", "number=621&exam=1"):
         found.append(extra)
+    found += ["service_fait=a_certifier", "service_fait=certifie&status=valide"]
+    # The closing-date filter alone and with each other filter (service fait too).
+    for window in ("close", "ouverte"):
+        found += [
+            f"entries={window}",
+            f"entries={window}&status=valide",
+            f"entries={window}&status=non_valide",
+            f"entries={window}&status=en_cours",
+            f"entries={window}&session={session}",
+            f"entries={window}&exam={exam}",
+            f"entries={window}&name=durand",
+            f"entries={window}&number=300010",
+            f"entries={window}&service_fait=a_certifier",
+            f"entries={window}&page=2",
+        ]
     for page in (2, 3, 5, 6):
         found += [f"page={page}", f"status=valide&page={page}", f"session={session}&page={page}"]
     return ["/gestion?" + query for query in found]
