@@ -4,14 +4,30 @@ from __future__ import annotations
 
 import unicodedata
 
-from wtforms import DateField, FileField, RadioField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    FileField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, StopValidation
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    StopValidation,
+)
 
 from imagin.documents.forms import ACCEPT
 from imagin.domain.bank_details import Civility
-from imagin.domain.dossier import DocumentKind
-from imagin.forms import Form
+from imagin.domain.dossier import DocumentKind, DossierStatus
+from imagin.forms import Form, QueryForm
 
 REQUIRED = "Ce champ est obligatoire."
 CONTROL_CHARACTER = "Ce champ contient un caractère invisible non autorisé : retapez-le."
@@ -119,3 +135,39 @@ class DecisionForm(Form):
         validators=[no_control_characters, Length(max=1000, message="1000 caractères au plus.")],
         render_kw={"rows": 3, "maxlength": 1000},
     )
+
+
+# The queue's "every status" choice; without any, the queue shows what needs the DEC.
+ALL_STATUSES = "tous"
+
+
+class QueueSearchForm(QueryForm):
+    """The DEC's queue: a status, a name, a page (GET; a wrong value is ignored)."""
+
+    statut = SelectField("Statut", validators=[Optional()])
+    nom = StringField("Intervenant", validators=[Optional(), Length(max=100)])
+    page = IntegerField(validators=[Optional(), NumberRange(min=1, max=100_000)])
+
+    def set_choices(self, order) -> None:
+        self.statut.choices = [SelectChoice(s.value, s.label) for s in order] + [
+            SelectChoice(ALL_STATUSES, "Tous les statuts")
+        ]
+
+    def cleaned(self) -> tuple[DossierStatus | None, str, int]:
+        """The status (Transmis unless another or all is asked), the name, the page."""
+        self.validate()
+
+        def value(field):
+            data = field.data.strip() if isinstance(field.data, str) else field.data
+            return data if data not in (None, "") and not field.errors else None
+
+        wanted = value(self.statut)
+        if wanted == ALL_STATUSES:
+            status = None
+        elif wanted in {s.value for s in DossierStatus}:
+            status = DossierStatus(wanted)
+        else:
+            # Ignored, not refused: the default view, its choice shown as chosen.
+            status = DossierStatus.SUBMITTED
+            self.statut.data, self.statut.errors = status.value, []
+        return status, value(self.nom) or "", value(self.page) or 1

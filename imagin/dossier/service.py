@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, current_app, g, has_request_context
-from sqlalchemy import exists, func, select
+from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from imagin.crypto import Keyring, keyring_from_config
@@ -207,6 +207,76 @@ def managed_owner(user_id_column):
     from imagin.manage.access import managed_missions
 
     return exists().where(Mission.intervenant_id == user_id_column, managed_missions())
+
+
+# --- The DEC's queue ----------------------------------------------------------------------------
+
+# What needs the DEC comes first: transmitted, then sent back, then not yet provided,
+# then verified. Within a status, the oldest first (the longest waiting).
+QUEUE_ORDER = (
+    DossierStatus.SUBMITTED,
+    DossierStatus.TO_CORRECT,
+    DossierStatus.TO_PROVIDE,
+    DossierStatus.VERIFIED,
+)
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the DEC's queue: its dossiers, the counts by status for the search."""
+
+    dossiers: list[Dossier]
+    counts: dict[DossierStatus, int]
+    total: int
+    page: int
+    pages: int
+
+
+def _name_matches(words: list[str]):
+    """SQL: every word typed is in the intervenant's last name, first name or e-mail."""
+    columns = (func.lower(User.last_name), func.lower(User.first_name), func.lower(User.email))
+    return and_(
+        *(or_(*(column.contains(word, autoescape=True) for column in columns)) for word in words)
+    )
+
+
+def queue_page(
+    db: Session, status: DossierStatus | None, name: str, *, page: int, per_page: int
+) -> QueuePage:
+    """The dossiers of the gestionnaire's bureaus' intervenants, in the queue's order.
+
+    Three queries whatever the rows: the counts by status (which give the total), the
+    page's dossiers with their owners, and their documents.
+    """
+    conditions = [managed_owner(Dossier.user_id)]
+    words = name.lower().split()[:5]
+    if words:
+        conditions.append(Dossier.user_id.in_(select(User.id).where(_name_matches(words))))
+    counts = dict.fromkeys(QUEUE_ORDER, 0)
+    for value, count in db.execute(
+        select(Dossier.status, func.count()).where(*conditions).group_by(Dossier.status)
+    ):
+        if value in counts:
+            counts[DossierStatus(value)] = count
+    total = counts[status] if status else sum(counts.values())
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    if status:
+        conditions.append(Dossier.status == status.value)
+    rank = case({s.value: n for n, s in enumerate(QUEUE_ORDER)}, value=Dossier.status, else_=9)
+    dossiers = (
+        db.scalars(
+            select(Dossier)
+            .where(*conditions)
+            .options(selectinload(Dossier.user), selectinload(Dossier.documents))
+            .order_by(rank, func.coalesce(Dossier.submitted_at, Dossier.updated_at), Dossier.id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        ).all()
+        if total
+        else []
+    )
+    return QueuePage(list(dossiers), counts, total, page, pages)
 
 
 # --- Changes ----------------------------------------------------------------------------------

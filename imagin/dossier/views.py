@@ -31,7 +31,7 @@ from imagin.domain.bank_details import (
 from imagin.domain.dossier import DocumentKind, DossierStatus, Need
 from imagin.domain.roles import Role
 from imagin.dossier import service
-from imagin.dossier.forms import DecisionForm, DossierForm
+from imagin.dossier.forms import DecisionForm, DossierForm, QueueSearchForm
 from imagin.manage.access import require_manager
 from imagin.missions.queries import MAX_MISSION_NUMBER
 from imagin.models import Dossier, DossierDocument, DossierEvent, User
@@ -204,23 +204,22 @@ def access_zip():
 
 @bp.get(MANAGED)
 def queue():
-    """Dossiers financiers à vérifier: the dossiers of the bureaus' intervenants, by status."""
+    """Dossiers financiers à vérifier: by status (Transmis first), by name, 50 a page."""
     require_manager()
-    wanted = request.args.get("statut", DossierStatus.SUBMITTED.value)
-    if wanted not in {status.value for status in DossierStatus}:
-        wanted = DossierStatus.SUBMITTED.value
-    db = get_db()
-    rows = db.scalars(
-        select(Dossier)
-        .where(service.managed_owner(Dossier.user_id), Dossier.status == wanted)
-        .options(selectinload(Dossier.user), selectinload(Dossier.documents))
-        .order_by(Dossier.submitted_at, Dossier.id)
-    ).all()
+    form = QueueSearchForm(request.args)
+    form.set_choices(service.QUEUE_ORDER)
+    status, name, page = form.cleaned()
+    result = service.queue_page(
+        get_db(), status, name, page=page, per_page=current_app.config["DOSSIERS_PER_PAGE"]
+    )
     return render_page(
         "dossier/queue.html",
-        dossiers=rows,
-        wanted=DossierStatus(wanted),
-        statuses=list(DossierStatus),
+        "results",
+        form=form,
+        result=result,
+        wanted=status,
+        name=name,
+        query_args={"statut": form.statut.data, **({"nom": name} if name else {})},
     )
 
 

@@ -141,3 +141,31 @@ def test_dossier_pages_have_no_axe_violations(new_context, live_app, viewport):
     reports.append(axe_report(manager))
     failures = [report for report in reports if report]
     assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["360px", "1280px"])
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
+def test_dec_queue_filter_and_search(new_context, live_app, viewport, javascript):
+    """The DEC filters the queue by status and searches a name: with JavaScript the results
+    change in place (and the address follows), without it the form is a plain GET."""
+    manager, errors = open_page(new_context, viewport=viewport, java_script_enabled=javascript)
+    sign_in(manager, GESTIONNAIRE)
+    manager.goto("/gestion/dossiers")
+    results = manager.locator("#dossier-results")
+    expect(results).to_contain_text("« Transmis »")
+    manager.get_by_label("Statut").select_option("tous")
+    manager.get_by_label("Intervenant").press_sequentially("martin")
+    if javascript:
+        expect(manager).to_have_url(re.compile(r"nom=martin"))
+    else:
+        manager.get_by_role("button", name="Filtrer").click()
+    expect(results.get_by_role("link", name="Claire MARTIN")).to_be_visible()
+    expect(results).to_contain_text("pour « martin »")
+    assert "statut=tous" in manager.url
+    if viewport is PHONE:
+        fits(manager)
+    suffix = "js" if javascript else "nojs"
+    manager.screenshot(
+        path=str(SCREENSHOTS / f"dossier-queue-{viewport['width']}-{suffix}.png"), full_page=True
+    )
+    assert not errors.messages
