@@ -8,6 +8,12 @@ server, a database ``<name>_dec_<size>`` on it. Half the missions belong to the 
 of the demo's gestionnaire. /gestion is then requested in-process, signed in as that
 gestionnaire, for the unfiltered first page and a few filters; the median of several
 requests is printed, with the goal (≤ 50 ms, 1 M ÷ 10 k ≤ 1.5). Always exits 0.
+
+Besides the wall time it prints the app process's CPU time and, when the PostgreSQL
+server runs on this machine, its backends' CPU time for the request (from
+``/proc/<pid>/schedstat``, in nanoseconds), the number of round trips to the server,
+and how long both processes waited for a core (run queue): on a loaded machine the
+wall time is mostly that wait, the CPU times and round trips are what the code costs.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -258,11 +264,45 @@ def _bulk_rows(connection, size: int) -> None:
             )
 
 
+def _schedstat(pid: int | str) -> tuple[int, int]:
+    """(ns on a core, ns waiting for one) of a process of this machine, (0, 0) if unknown."""
+    try:
+        on_cpu, waiting, _ = Path(f"/proc/{pid}/schedstat").read_text().split()
+    except (OSError, ValueError):
+        return 0, 0
+    return int(on_cpu), int(waiting)
+
+
+class Probe:
+    """What a request cost the database server's backends (CPU time) and how long the
+    app and the server waited for a core, read from /proc when the server runs on this
+    machine (nothing otherwise, nor on SQLite, whose queries are in the app's CPU time)."""
+
+    def __init__(self, engine) -> None:
+        self.backends: set[int] = set()
+        local = engine.url.host in (None, "", "localhost", "127.0.0.1", "::1")
+        if engine.dialect.name == "postgresql" and local:
+
+            @event.listens_for(engine, "connect")
+            def _connected(dbapi_connection, _record):
+                self.backends.add(dbapi_connection.info.backend_pid)
+
+    def sample(self) -> tuple[int, int]:
+        """(server CPU ns, ns the app and the server waited for a core) so far."""
+        cpu, waited = 0, _schedstat("self")[1]
+        for pid in self.backends:
+            on_cpu, waiting = _schedstat(pid)
+            cpu += on_cpu
+            waited += waiting
+        return cpu, waited
+
+
 def measure(url: str, scenarios=SCENARIOS, repeat: int = REPEAT) -> dict[str, float]:
     """Median time of /gestion, in-process, for each scenario, in milliseconds."""
     instance = Path(tempfile.mkdtemp(prefix="imagin-bench-"))
     app = create_app({**imagin_config(instance), "DATABASE_URL": url})
     engine = app.extensions["imagin.engine"]
+    probe = Probe(engine)
     with engine.connect() as connection:
         values = {
             "session": connection.scalar(text("SELECT max(session_id) FROM mission")),
@@ -281,15 +321,22 @@ def measure(url: str, scenarios=SCENARIOS, repeat: int = REPEAT) -> dict[str, fl
     client.get("/gestion")  # warm-up: templates compiled, statements cached
     for name, query in scenarios:
         path = "/gestion" + ("?" + query.format(**values) if query else "")
-        times, cpu = [], []
+        times, cpu, server, waited = [], [], [], []
         for _ in range(repeat):
+            server_before, waited_before = probe.sample()
             started, started_cpu = time.perf_counter(), time.process_time()
             response = client.get(path)
             times.append((time.perf_counter() - started) * 1000)
             cpu.append((time.process_time() - started_cpu) * 1000)
+            server_after, waited_after = probe.sample()
+            server.append((server_after - server_before) / 1e6)
+            waited.append((waited_after - waited_before) / 1e6)
             assert response.status_code == 200, (path, response.status_code)
         results[name] = statistics.median(times)
         results[name + " cpu"] = statistics.median(cpu)
+        if probe.backends:
+            results[name + " server cpu"] = statistics.median(server)
+            results[name + " run queue"] = statistics.median(waited)
     engine.dispose()
     return results
 
@@ -318,14 +365,22 @@ def main() -> None:
     print("load average of the machine (1, 5, 15 min):", *os.getloadavg())
     names = [name for name, _ in scenarios]
     print("(wall time; then the app process's CPU time, which other load on the machine")
-    print("disturbs less: on SQLite it includes the queries, on PostgreSQL not the server's)")
+    print("disturbs less: on SQLite it includes the queries, on PostgreSQL not the server's;")
+    print("on a local PostgreSQL, its backends' CPU time and the time the app and the")
+    print("server waited for a core, the share of the wall time due to the machine's load)")
     print(f"{'database':<22}" + "".join(f"{name:>20}" for name in names))
     for (engine_name, size), results in figures.items():
         print(
             f"{engine_name + ' ' + format(size, ','):<22}"
             + "".join(f"{results[name]:>20.1f}" for name in names)
         )
-        print(f"{'  cpu':<22}" + "".join(f"{results[name + ' cpu']:>20.1f}" for name in names))
+        for label, key in (
+            ("  cpu", " cpu"),
+            ("  server cpu", " server cpu"),
+            ("  run queue", " run queue"),
+        ):
+            if names[0] + key in results:
+                print(f"{label:<22}" + "".join(f"{results[name + key]:>20.1f}" for name in names))
     for engine_name in ("sqlite", "postgresql"):
         small, large = (
             figures.get((engine_name, min(sizes))),
