@@ -33,7 +33,6 @@ import datetime as dt
 from dataclasses import dataclass, replace
 
 from flask import g
-from flask_login import current_user
 from sqlalchemy import (
     ColumnElement,
     and_,
@@ -56,8 +55,9 @@ from imagin.domain.roles import Role
 from imagin.domain.service_fait import ServiceFait
 from imagin.domain.status import PartStatus, effective_status
 from imagin.domain.transitions import Action, allowed_actions
+from imagin.manage.access import managed_bureau_ids
 from imagin.missions.queries import MAX_MISSION_NUMBER, status_condition
-from imagin.models import Bureau, Claim, ClaimCount, Exam, ExamSession, Mission, User, bureau_member
+from imagin.models import Claim, ClaimCount, Exam, ExamSession, Mission, User
 
 
 @dataclass(frozen=True)
@@ -129,19 +129,23 @@ _DATED = frozenset({PartStatus.IN_PROGRESS, PartStatus.NOT_VALIDATED})
 
 
 def managed_bureau_list() -> list[int]:
-    """Ids of the bureaus the current user manages (every bureau for an admin), once a request."""
-    if "managed_bureaus" not in g:
-        query = (
-            select(Bureau.id)
-            if current_user.role == Role.ADMIN
-            else select(bureau_member.c.bureau_id).where(bureau_member.c.user_id == current_user.id)
-        )
-        g.managed_bureaus = sorted(get_db().scalars(query))
-    return g.managed_bureaus
+    """Ids of the bureaus of the current user (every bureau for an admin) that hold claims.
+
+    Read with the counts, in the same statement (see _count_rows): a bureau without any
+    claim has nothing to show in the queue nor to choose in its filters.
+    """
+    return sorted({row.bureau_id for row in _count_rows()})
+
+
+@dataclass(frozen=True)
+class SessionChoice:
+    id: int
+    label: str
 
 
 @dataclass(frozen=True)
 class _CountRow:
+    bureau_id: int
     session_id: int
     session_label: str
     pay: str
@@ -154,12 +158,14 @@ class _CountRow:
 def _count_rows() -> list[_CountRow]:
     """The claim_count rows of the current user's bureaus, read once a request.
 
-    A few dozen rows per bureau and session: the queue's totals and the table of
-    counts are both computed from them.
+    A few dozen rows per bureau and session: the queue's totals, the table of counts,
+    the sessions to choose from and the bureaus to read are all computed from them, in
+    one round trip to the database.
     """
     if "claim_counts" not in g:
         rows = get_db().execute(
             select(
+                ClaimCount.bureau_id,
                 ClaimCount.session_id,
                 ExamSession.label,
                 ClaimCount.pay_status,
@@ -169,7 +175,9 @@ def _count_rows() -> list[_CountRow]:
                 ExamSession.entries_close_on,
             )
             .join(ExamSession, ExamSession.id == ClaimCount.session_id)
-            .where(ClaimCount.bureau_id.in_(managed_bureau_list()), ClaimCount.n > 0)
+            .where(ClaimCount.bureau_id.in_(managed_bureau_ids()), ClaimCount.n > 0)
+            # The sessions' order in the filter: the newest first.
+            .order_by(ExamSession.code.desc())
         )
         g.claim_counts = [_CountRow(*row) for row in rows]
     return g.claim_counts
@@ -497,23 +505,20 @@ def status_counts() -> dict[str, dict[str, int]]:
     return dict(sorted(counts.items(), reverse=True))
 
 
-def filter_choices() -> tuple[list[Row], list[Row]]:
-    """Sessions (id, label) and exams (id, name) that have missions in the gestionnaire's bureaus.
+def filter_choices() -> tuple[list[SessionChoice], list[Row]]:
+    """Sessions (id, label) with claims and exams (id, name) with missions in the bureaus.
 
-    One indexed EXISTS per session and per exam (mission(bureau_id, session_id) and
-    mission(bureau_id, exam_id)): the cost follows the number of sessions and exams,
-    not of missions. Plain rows: the form only shows them.
+    The sessions come from claim_count (the rows the queue reads anyway); the exams from
+    one indexed EXISTS per exam (mission(bureau_id, exam_id)): the cost follows the
+    number of sessions and exams, not of missions. Plain rows: the form only shows them.
     """
-    db = get_db()
+    sessions = list(
+        dict.fromkeys(SessionChoice(row.session_id, row.session_label) for row in _count_rows())
+    )
     bureaus = managed_bureau_list()
-    sessions = db.execute(
-        select(ExamSession.id, ExamSession.label)
-        .where(exists().where(Mission.session_id == ExamSession.id, Mission.bureau_id.in_(bureaus)))
-        .order_by(ExamSession.code.desc())
-    ).all()
-    exams = db.execute(
+    exams = get_db().execute(
         select(Exam.id, Exam.name)
         .where(exists().where(Mission.exam_id == Exam.id, Mission.bureau_id.in_(bureaus)))
         .order_by(Exam.name)
-    ).all()
-    return list(sessions), list(exams)
+    )
+    return sessions, list(exams)
