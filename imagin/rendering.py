@@ -23,7 +23,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency
 from flask import Flask, Response, flash, make_response, redirect, render_template, request
 from jinja2_fragments.flask import render_block
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import Field, Form
 from wtforms.fields import FieldList, FormField
@@ -245,25 +245,20 @@ def status_badge(value: str | PartStatus) -> Markup:
     return _BADGES[PartStatus(value)]
 
 
-_OPTION = Markup('<option value="{}"{}{}>{}</option>')
-_SELECTED = Markup(" selected")
-_ATTRIBUTE = Markup(' {}="{}"')
-
-
 def select_options(field: Any) -> Markup:
     """The ``<option>`` elements of a select field (the field macro's select).
 
     Written in Python: the same loop in the macro was a third of a list page's rendering.
+    Plain strings, each value through ``escape``: ``Markup.format`` (string.Formatter)
+    took 1.6 ms of the DEC queue's 10 ms of CPU for its 150 options, this 0.3 ms.
     """
-    return Markup("").join(
-        _OPTION.format(
-            choice.value,
-            _SELECTED if choice.selected else "",
-            Markup("").join(_ATTRIBUTE.format(k, v) for k, v in (choice.render_kw or {}).items()),
-            choice.label,
-        )
+    options = "".join(
+        f'<option value="{escape(choice.value)}"{" selected" if choice.selected else ""}'
+        + "".join(f' {escape(k)}="{escape(v)}"' for k, v in (choice.render_kw or {}).items())
+        + f">{escape(choice.label)}</option>"
         for choice in field.iter_choices()
     )
+    return Markup(options)  # noqa: S704 (every value above is escaped)
 
 
 def init_app(app: Flask) -> None:
