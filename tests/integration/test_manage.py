@@ -317,3 +317,45 @@ def test_status_changes_send_emails_to_the_intervenant(app, manager):
             )
             == 0
         )
+
+
+def test_a_filter_that_finds_few_claims_pages_and_counts_like_the_queue(app, manager):
+    """Exam, name and number filters read their set once, its totals with the page: the
+    pages still split the set in the queue's order, count it, and past the last page the
+    last one is shown."""
+    kinds = [
+        ("valide", dt.datetime(2024, 6, 3, 9)),
+        ("non_valide", None),
+        ("mis_en_paiement", None),
+    ]
+    add_missions(
+        app,
+        "paul.durand@example.fr",
+        120,
+        first_number=200_000,
+        day=dt.date(2024, 1, 2),
+        claim=lambda n: Claim(pay_status=kinds[n % 3][0], validated_at=kinds[n % 3][1]),
+    )
+    with database(app) as db:
+        exam = db.scalar(select(Mission.exam_id).where(Mission.number == 621))
+
+    def listing(query: str) -> tuple[str, list[str]]:
+        html = plain(manager.get("/gestion?" + query).get_data(as_text=True))
+        return html, re.findall(r'aria-label="Mission N° (\d+)"', html)
+
+    first, _ = listing(f"exam={exam}")
+    counted = re.search(r"(\d+) état\(s\) de frais, dont <strong>(\d+) à valider", first)
+    total, last = int(counted.group(1)), -(-int(counted.group(1)) // 50)
+    assert total > 100 and int(counted.group(2)) >= 40 and last == 3
+    pages = [listing(f"exam={exam}&page={page}") for page in range(1, last + 1)]
+    assert all(counted.group(0) in html for html, _ in pages)
+    listed = [number for _, numbers in pages for number in numbers]
+    assert len(listed) == len(set(listed)) == total
+    # The queue's order: the unfiltered pages, without the other exams' claims.
+    # (pages past the last repeat it: each number once)
+    everything = list(dict.fromkeys(n for page in range(1, 6) for n in listing(f"page={page}")[1]))
+    assert set(listed) <= set(everything)
+    assert [n for n in everything if n in set(listed)] == listed
+    past, shown = listing(f"exam={exam}&page={last + 5}")
+    assert shown == pages[-1][1]
+    assert f"page {last} sur {last}" in past
