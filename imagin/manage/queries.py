@@ -504,15 +504,19 @@ def queue(filters: QueueFilters, *, page: int, per_page: int, today: dt.date) ->
     waiting the longest (validated by its intervenant the earliest) first.
 
     Two queries at most whatever the filters and the page: the totals (none when
-    claim_count answers), and the page's rows with what they show. A filter that drives
-    by its own index (number, name, exam) reads its small set once: the page and the
-    totals in one query, unless the page asked for is past the last one.
+    claim_count answers), and the page's rows with what they show. On PostgreSQL, a
+    filter that drives by its own index (number, name, exam) reads its small set once:
+    the page and the totals in one query, unless the page asked for is past the last one.
     """
     db = get_db()
     bureaus = managed_bureau_list()
     conditions = _filter_conditions(filters, today)
     driver = _driver(filters)
-    if driver in (BY_NUMBER, BY_NAME, BY_EXAM):
+    # On PostgreSQL only: there, at 1 M, the exam filter's 4 000 claims cost 16 ms of the
+    # server's CPU read once, 23 ms counted then paged. SQLite's second pass reads the
+    # pages its first one cached, and the one-pass query (a window over the whole set,
+    # sorted) was 5 % slower there: SQLite keeps the count and the page.
+    if driver in (BY_NUMBER, BY_NAME, BY_EXAM) and db.get_bind().dialect.name == "postgresql":
         page = max(page, 1)
         rows = _small_set_rows(bureaus, conditions, driver, (page - 1) * per_page, per_page)
         found = _page_of(rows, rows.c.total, rows.c.waiting)
