@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any
@@ -9,7 +11,7 @@ from typing import Any
 import click
 from flask import Flask, current_app, g, request
 from flask.cli import with_appcontext
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event, exc
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Naming constraints keeps Alembic migrations identical on SQLite and PostgreSQL.
@@ -33,24 +35,32 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# A connection back in the pool for less than this answered the server a moment ago:
+# pinging it again costs a round trip and nothing else (every signed-in request takes one
+# twice: the account's read, then the view's session). A database restart lasts longer.
+RECENTLY_USED_SECONDS = 0.1
+
+
 def make_engine(url: str, config: Mapping[str, Any] | None = None) -> Engine:
     """Create the engine, with SQLite tuned for many concurrent requests.
 
     Other engines (PostgreSQL) get a pool sized per process from ``config``
-    (``DB_POOL_SIZE``…) and ``pool_pre_ping``: a connection that died with a
-    database restart is replaced before use, so the restart costs at most the
+    (``DB_POOL_SIZE``…) and a ping before use, as ``pool_pre_ping`` does, of every
+    connection not used in the last ``RECENTLY_USED_SECONDS``: a connection that died
+    with a database restart is replaced before use, so the restart costs at most the
     requests that were running during it, never the process.
     """
     config = config or {}
     if not url.startswith("sqlite"):
-        return create_engine(
+        engine = create_engine(
             url,
-            pool_pre_ping=True,
             pool_size=int(config.get("DB_POOL_SIZE", 10)),
             max_overflow=int(config.get("DB_MAX_OVERFLOW", 5)),
             pool_timeout=float(config.get("DB_POOL_TIMEOUT", 10)),
             connect_args=dict(config.get("DB_CONNECT_ARGS") or {}),
         )
+        _ping_unless_recently_used(engine)
+        return engine
     engine = create_engine(url, connect_args={"timeout": 15})
 
     @event.listens_for(engine, "connect")
@@ -70,6 +80,28 @@ def make_engine(url: str, config: Mapping[str, Any] | None = None) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
     return engine
+
+
+def _ping_unless_recently_used(engine: Engine) -> None:
+    """``pool_pre_ping``, but not for a connection returned to the pool a moment ago."""
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _answered(_dbapi_connection, record) -> None:
+        record.info["answered_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection, record, _proxy) -> None:
+        if time.monotonic() - record.info.get("answered_at", -math.inf) < RECENTLY_USED_SECONDS:
+            return
+        dialect = engine.dialect
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if not dialect.is_disconnect(error, dbapi_connection, None):
+                raise
+            # As pool_pre_ping: this connection and every older one are replaced.
+            raise exc.InvalidatePoolError() from error
 
 
 def after_fork(app: Flask) -> None:
