@@ -60,6 +60,7 @@ def make_engine(url: str, config: Mapping[str, Any] | None = None) -> Engine:
             connect_args=dict(config.get("DB_CONNECT_ARGS") or {}),
         )
         _ping_unless_recently_used(engine)
+        event.listen(engine, "connect", _plan_with_each_execution_values)
         return engine
     engine = create_engine(url, connect_args={"timeout": 15})
 
@@ -80,6 +81,16 @@ def make_engine(url: str, config: Mapping[str, Any] | None = None) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
     return engine
+
+
+def _plan_with_each_execution_values(dbapi_connection, _record) -> None:
+    """psycopg prepares a statement run 5 times with no ROLLBACK between (the DEC queue's,
+    read without a transaction); PostgreSQL may then plan it once for any values (a
+    generic plan). Planned with each execution's values instead, as every unprepared
+    statement is and as tests/integration/test_queue_plans.py checks them."""
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_custom_plan")
+    dbapi_connection.commit()
 
 
 def _ping_unless_recently_used(engine: Engine) -> None:

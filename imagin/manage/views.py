@@ -43,7 +43,13 @@ from imagin.manage.payment import (
     managed_batches,
     payable_parts,
 )
-from imagin.manage.queries import QueueRow, filter_choices, queue, status_counts
+from imagin.manage.queries import (
+    QueueRow,
+    filter_choices,
+    queue,
+    read_without_transaction,
+    status_counts,
+)
 from imagin.missions.queries import WHOLE_CLAIM, correction_reason, history
 from imagin.models import Bureau, Mission, PaymentBatch
 from imagin.notifications import MESSAGE_LOADING
@@ -66,6 +72,7 @@ def check_manager() -> None:
 @bp.get("")
 def index():
     """The queue of claims of the gestionnaire's bureaus, with counts and filters."""
+    read_without_transaction()
     form = QueueFilterForm(request.args)
     form.set_choices(*filter_choices())
     filters, page = form.cleaned()
