@@ -2,8 +2,10 @@
 
 None of them reads the whole bureau: a bureau holds hundreds of thousands of claims
 after a few years. The counts come from ``claim_count`` (kept by triggers, see
-imagin.models.counts); the filter choices ask one indexed ``EXISTS`` per session or
-exam; the page of 50 is read in the queue's order straight from indexes.
+imagin.models.counts), and with them the bureaus and the sessions to choose from; the
+exams to choose from ask one indexed ``EXISTS`` per exam; the page of 50 is read in the
+queue's order straight from indexes. Each statement is a round trip, on PostgreSQL a wait
+for its server to be scheduled on a busy machine: three for the first page.
 
 The queue opens on what needs the DEC, oldest first: the claims waiting for it (a part
 "Validé"), by the date their intervenant validated them (``validated_at``), ascending.
