@@ -62,7 +62,8 @@ def _check_unsafe_methods_only(app: Flask) -> None:
 
     def csrf_protect() -> None:
         # Flask-WTF returns without checking anything for the other methods.
-        if request.method in config["WTF_CSRF_METHODS"]:
+        method = request._get_current_object().method  # type: ignore[attr-defined]
+        if method in config["WTF_CSRF_METHODS"]:
             protect()
 
     hooks[index] = csrf_protect

@@ -136,7 +136,7 @@ def _static_is_the_same_for_everyone(response: Response) -> Response:
     # Flask-Login's hook reads the session on every response, so Flask would add
     # "Vary: Cookie": a browser would then fetch every file again after signing in,
     # and the page after sign-in would not find them in its cache.
-    if request.endpoint == "static":
+    if request._get_current_object().endpoint == "static":  # type: ignore[attr-defined]
         session.accessed = False
     return response
 
@@ -148,7 +148,7 @@ def init_app(app: Flask) -> None:
     def secure(response: Response) -> Response:
         headers = response.headers
         if page.names.isdisjoint(name.lower() for name, _ in headers) and (
-            request.endpoint != "static"
+            request._get_current_object().endpoint != "static"  # type: ignore[attr-defined]
         ):
             headers.extend(page.all)
         else:

@@ -96,7 +96,7 @@ def _new_request_id() -> str:
 
 def _start() -> None:
     # The header as WSGI gives it: request.headers would look it up by a normalized name.
-    incoming = request.environ.get("HTTP_X_REQUEST_ID", "")
+    incoming = request._get_current_object().environ.get("HTTP_X_REQUEST_ID", "")  # type: ignore[attr-defined]
     request_globals = g._get_current_object()  # type: ignore[attr-defined]
     request_globals.request_id = incoming if REQUEST_ID.fullmatch(incoming) else _new_request_id()
     request_globals.request_started = time.perf_counter()
@@ -111,7 +111,7 @@ def _finish(response: Response) -> Response:
     response.headers["X-Request-Id"] = request_globals.request_id
     answered = request._get_current_object()  # type: ignore[attr-defined]
     endpoint = answered.endpoint or "(aucune)"
-    instruments = current_app.extensions["imagin.metrics"]
+    instruments = current_app._get_current_object().extensions["imagin.metrics"]  # type: ignore[attr-defined]
     instruments.record(endpoint, answered.method, response.status_code, elapsed)
     if request_log.isEnabledFor(logging.INFO):
         request_log.info(
