@@ -95,6 +95,17 @@ def security_headers(https: bool) -> tuple[tuple[str, str, bool], ...]:
     return _SECURITY_HEADERS + ((HSTS,) if https else ())
 
 
+class _PageHeaders:
+    """What a page gets, worked out once: a view that sets none of these headers (nearly
+    all) gets them all at once, in the same order as one by one."""
+
+    def __init__(self, wanted: tuple[tuple[str, str, bool], ...]) -> None:
+        self.names = frozenset(name.lower() for name, _, _ in wanted) | {"cache-control"}
+        self.all = [(name, value) for name, value, _ in wanted] + [
+            ("Cache-Control", PAGE_CACHE_CONTROL)
+        ]
+
+
 def _add_headers(response: Response, wanted: tuple[tuple[str, str, bool], ...]) -> None:
     headers = response.headers
     # One pass over the view's headers instead of one search per header set here.
@@ -125,16 +136,23 @@ def _static_is_the_same_for_everyone(response: Response) -> Response:
     # Flask-Login's hook reads the session on every response, so Flask would add
     # "Vary: Cookie": a browser would then fetch every file again after signing in,
     # and the page after sign-in would not find them in its cache.
-    if request.endpoint == "static":
+    if request._get_current_object().endpoint == "static":  # type: ignore[attr-defined]
         session.accessed = False
     return response
 
 
 def init_app(app: Flask) -> None:
     wanted = security_headers(bool(app.config["HTTPS"]))
+    page = _PageHeaders(wanted)
 
     def secure(response: Response) -> Response:
-        _add_headers(response, wanted)
+        headers = response.headers
+        if page.names.isdisjoint(name.lower() for name, _ in headers) and (
+            request._get_current_object().endpoint != "static"  # type: ignore[attr-defined]
+        ):
+            headers.extend(page.all)
+        else:
+            _add_headers(response, wanted)
         return response
 
     # Registered after Flask-Compress, so it runs before it (after_request runs in reverse).

@@ -9,23 +9,47 @@ A browser sends the same cookie with each request until the session changes: a c
 already verified is not verified again while its signature time is within the session
 lifetime (the same bytes always verify the same way under the same keys). Only
 sessions of plain values (strings, numbers) are kept, so that each request gets its
-own copy to change; a session with lists (flashed messages) is read every time.
+own copy to change; a session with lists (flashed messages) is read every time. The
+parsed ``Cookie`` header is kept too (it is immutable): the same header is not parsed
+again.
+
+Saving a session that did not change (most requests) only adds ``Vary: Cookie``, as
+Flask does, without reading the cookie settings and parsing ``Vary`` again.
 """
 
 from __future__ import annotations
 
 import hmac
+import re
 import time
 from typing import Any
 
-from flask import Flask, Request
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask import Flask, Request, Response
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from itsdangerous import BadSignature, Signer, TimestampSigner, URLSafeTimedSerializer
 from itsdangerous.signer import HMACAlgorithm
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.sansio.http import parse_cookie
 
 # Verified cookies kept per process; the cache is emptied when it grows past this.
 MAX_VERIFIED = 10_000
 _SCALARS = (str, int, float, bool, type(None))
+# Parsed Cookie headers kept per process; emptied when it grows past this.
+MAX_COOKIE_HEADERS = 10_000
+# A Vary value as werkzeug writes it: tokens joined by ", ", read back unchanged.
+_TOKEN_LIST = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+(?:, [-!#$%&'*+.^_`|~0-9A-Za-z]+)*")
+
+
+def vary_on(response: Response, name: str) -> None:
+    """``response.vary.add(name)``, without parsing a Vary header werkzeug wrote itself."""
+    vary = response.headers.get("Vary")
+    if not vary:
+        response.headers["Vary"] = name
+    elif _TOKEN_LIST.fullmatch(vary):
+        if name.lower() not in vary.lower().split(", "):
+            response.headers["Vary"] = f"{vary}, {name}"
+    else:
+        response.vary.add(name)
 
 
 class _KeyedHMAC(HMACAlgorithm):
@@ -81,12 +105,14 @@ class SessionInterface(SecureCookieSessionInterface):
         self._serializers: dict[tuple, URLSafeTimedSerializer] = {}
         # (serializer, cookie) -> (session data, signed at, in seconds since the epoch)
         self._verified: dict[tuple, tuple[dict, float]] = {}
+        # Cookie header -> its cookies (immutable, so shared by the requests sending it)
+        self._cookie_headers: dict[str, ImmutableMultiDict] = {}
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         serializer = self.get_signing_serializer(app)
         if serializer is None:
             return None
-        cookie = request.cookies.get(self.get_cookie_name(app))
+        cookie = self._cookies(request).get(self.get_cookie_name(app))
         if not cookie:
             return self.session_class()
         max_age = app.permanent_session_lifetime.total_seconds()
@@ -103,6 +129,28 @@ class SessionInterface(SecureCookieSessionInterface):
                 self._verified.clear()
             self._verified[key] = (dict(data), signed_at.timestamp())
         return self.session_class(data)
+
+    def _cookies(self, request: Request) -> ImmutableMultiDict:
+        """``request.cookies``, parsed once per distinct Cookie header."""
+        if "cookies" in request.__dict__:  # already read
+            return request.cookies
+        # What werkzeug parses: the Cookie headers joined, which WSGI gives as one value.
+        header = request.environ.get("HTTP_COOKIE", "")
+        cookies = self._cookie_headers.get(header)
+        if cookies is None:
+            cookies = parse_cookie(header, cls=request.dict_storage_class)
+            if len(self._cookie_headers) >= MAX_COOKIE_HEADERS:
+                self._cookie_headers.clear()
+            self._cookie_headers[header] = cookies
+        request.cookies = cookies  # werkzeug's cached_property stores it on the request
+        return cookies
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if session.modified or (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
+            super().save_session(app, session, response)
+        elif session.accessed:
+            # What Flask does for a session it neither sets nor deletes.
+            vary_on(response, "Cookie")
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         if not app.secret_key:

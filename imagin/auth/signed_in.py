@@ -88,7 +88,8 @@ class AccountReader:
 
 def load_signed_in_user(session_token: str) -> SignedInUser | None:
     """The active account whose current session token the cookie carries, if any."""
-    return current_app.extensions["imagin.account_reader"](session_token)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return app.extensions["imagin.account_reader"](session_token)
 
 
 def init_app(app) -> None:
