@@ -1,5 +1,41 @@
 // What HTMX cannot do: arrow-key movement between tabs (WAI-ARIA tabs pattern).
 "use strict";
+
+// The sign-in form (hx-boost) is answered with the whole page signed in to (auth/boosted.py);
+// htmx swaps the content of its <body> and its title, not the rest. Here the rest: the
+// <body>'s CSRF header (the session is new, so is its token) and the page's stylesheets,
+// which the sign-in page did not link (its frame's sheet is inline) but prefetched: they
+// come from the cache, without a round trip.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  if (!event.detail.boosted || !event.detail.shouldSwap) return;
+  var page = new DOMParser().parseFromString(event.detail.serverResponse, "text/html");
+  var headers = page.body.getAttribute("hx-headers");
+  if (!headers) return; // a fragment, not a page
+  document.body.setAttribute("hx-headers", headers);
+  page.head.querySelectorAll("link[rel=stylesheet]").forEach(function (link) {
+    var href = link.getAttribute("href");
+    var linked = document.head.querySelectorAll("link[rel=stylesheet]");
+    for (var i = 0; i < linked.length; i += 1) {
+      if (linked[i].getAttribute("href") === href) return;
+    }
+    var sheet = document.createElement("link");
+    sheet.rel = "stylesheet";
+    sheet.href = href;
+    document.head.appendChild(sheet);
+  });
+});
+
+// Back to a page that now redirects (the sign-in page, once signed in): htmx shows where
+// the redirect led; the address bar says so too.
+document.addEventListener("htmx:historyCacheMissLoad", function (event) {
+  var xhr = event.detail.xhr;
+  if (!xhr || !xhr.responseURL) return;
+  var url = new URL(xhr.responseURL);
+  if (url.origin !== location.origin) return;
+  if (url.pathname + url.search !== location.pathname + location.search) {
+    history.replaceState({ htmx: true }, "", url.pathname + url.search);
+  }
+});
 document.addEventListener("keydown", function (event) {
   var tab = event.target.closest && event.target.closest("[role=tab]");
   if (!tab) return;
