@@ -1,7 +1,8 @@
 """Byte budgets, counted as compressed bytes on the wire (never as time).
 
 A first visit (empty cache) to the sign-in page, then signing in and landing
-on the list (in the sign-in's answer, with JavaScript), must fit in 35 KB; the fragments HTMX swaps in 6 KB each.
+on the list (in the sign-in's answer, with JavaScript), must fit in 35 KB; the
+fragments HTMX swaps in 6 KB each.
 """
 
 from __future__ import annotations
