@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterable
 from http.cookies import CookieError, SimpleCookie
-from urllib.parse import urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 # Request headers of the POST that the GET of the page does not carry (WSGI names):
 # htmx's, which would make the page a fragment, and the form's body.
@@ -40,6 +40,9 @@ KEPT = {
     "wsgi.multiprocess",
     "wsgi.run_once",
 }
+
+# The headers of a 303 that describe it, not the empty answer that replaces it.
+BODY = {"location", "content-length", "content-type", "content-encoding"}
 
 Headers = list[tuple[str, str]]
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
@@ -71,11 +74,10 @@ class FollowBoostedRedirect:
             _header(page_headers, "Content-Type") or ""
         ).startswith("text/html"):
             # Not a page to swap in: the browser goes there itself (a second round trip).
-            start_response(
-                "200 OK",
-                [("HX-Redirect", location), ("Content-Length", "0")]
-                + [("Set-Cookie", value) for value in set_cookies],
-            )
+            # The redirect's headers (its cookies, the security headers) stay; htmx only
+            # sees the answer if it is not a redirect, which XMLHttpRequest would follow.
+            kept = [(name, value) for name, value in headers if name.lower() not in BODY]
+            start_response("200 OK", [*kept, ("HX-Redirect", location), ("Content-Length", "0")])
             return [b""]
         start_response(
             page_status, [*_with_cookies(page_headers, set_cookies), ("HX-Push-Url", location)]
@@ -137,7 +139,8 @@ def _get_environ(post: dict, path: str, set_cookies: list[str]) -> dict:
     environ.update(
         {
             "REQUEST_METHOD": "GET",
-            "PATH_INFO": parts.path,
+            # As a WSGI server gives it: percent-decoded, the bytes as latin-1 (PEP 3333).
+            "PATH_INFO": unquote_to_bytes(parts.path).decode("latin-1"),
             "QUERY_STRING": parts.query,
             "wsgi.input": io.BytesIO(),
         }

@@ -115,6 +115,8 @@ def test_a_next_that_is_not_a_page_is_left_to_the_browser(client, target):
     assert response.status_code == 200
     assert response.headers["HX-Redirect"] == target
     assert response.get_data() == b""
+    assert "Location" not in response.headers
+    assert "default-src" in response.headers["Content-Security-Policy"]
     # Signed in all the same: the cookie came with the answer.
     assert client.get("/missions").status_code == 200
 
