@@ -1,4 +1,4 @@
-// What HTMX cannot do: arrow-key movement between tabs (WAI-ARIA tabs pattern).
+// What HTMX cannot do on its own.
 "use strict";
 
 // The sign-in form (hx-boost) is answered with the whole page signed in to (auth/boosted.py);
@@ -66,6 +66,8 @@ document.addEventListener("htmx:historyCacheMissLoad", function (event) {
     history.replaceState({ htmx: true }, "", url.pathname + url.search);
   }
 });
+
+// Arrow-key movement between tabs (WAI-ARIA tabs pattern).
 document.addEventListener("keydown", function (event) {
   var tab = event.target.closest && event.target.closest("[role=tab]");
   if (!tab) return;
