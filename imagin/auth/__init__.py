@@ -9,8 +9,10 @@ __all__ = ["bp", "init_app"]
 
 
 def init_app(app: Flask) -> None:
-    """Check the portal settings (a wrong one stops the start), register the blueprints."""
+    """Check the portal settings (a wrong one stops the start), register the blueprints,
+    answer the boosted sign-in with its page (boosted.py)."""
     from imagin.auth import oidc, signed_in
+    from imagin.auth.boosted import FollowBoostedRedirect
     from imagin.auth.portal import RecentRefusals, sign_in_from_headers
     from imagin.auth.sso import load_settings
 
@@ -20,6 +22,9 @@ def init_app(app: Flask) -> None:
     app.extensions["imagin.sso_refusals"] = RecentRefusals()
     app.register_blueprint(bp)
     app.register_blueprint(admin_bp)
+    # Inside URL_PREFIX's dispatcher and ProxyFix (create_app wraps them later): it sees
+    # the request as the application does.
+    app.wsgi_app = FollowBoostedRedirect(app.wsgi_app)  # type: ignore[method-assign]
     if settings.mode == "headers":
         app.before_request(sign_in_from_headers)
     elif settings.mode == "oidc":

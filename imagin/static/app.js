@@ -1,5 +1,73 @@
-// What HTMX cannot do: arrow-key movement between tabs (WAI-ARIA tabs pattern).
+// What HTMX cannot do on its own.
 "use strict";
+
+// The sign-in form (hx-boost) is answered with the whole page signed in to (auth/boosted.py);
+// htmx swaps the content of its <body> and its title, not the rest. Here the rest: the
+// <body>'s CSRF header (the session is new, so is its token) and the page's stylesheets,
+// which the sign-in page did not link (its frame's sheet is inline) but prefetched.
+(function () {
+  function linked(href) {
+    var links = document.head.querySelectorAll("link[rel=stylesheet]");
+    for (var i = 0; i < links.length; i += 1) {
+      if (links[i].getAttribute("href") === href) return links[i];
+    }
+    return null;
+  }
+
+  function link(href, media) {
+    var sheet = document.createElement("link");
+    sheet.rel = "stylesheet";
+    sheet.href = href;
+    if (media) sheet.media = media;
+    document.head.appendChild(sheet);
+    return sheet;
+  }
+
+  // At the click, the prefetched sheets are read from the cache, for print only (the
+  // sign-in page stays as it is): loaded when the answer comes, the swap only turns them
+  // on, and its first frame is styled.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (!event.detail.boosted) return;
+    document.head.querySelectorAll("link[rel=prefetch][as=style]").forEach(function (prefetched) {
+      var href = prefetched.getAttribute("href");
+      if (!linked(href)) link(href, "print").dataset.standby = "";
+    });
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (!event.detail.boosted || !event.detail.shouldSwap) return;
+    var page = new DOMParser().parseFromString(event.detail.serverResponse, "text/html");
+    var headers = page.body.getAttribute("hx-headers");
+    if (!headers) return; // a fragment, not a page
+    document.body.setAttribute("hx-headers", headers);
+    page.head.querySelectorAll("link[rel=stylesheet]").forEach(function (sheet) {
+      var href = sheet.getAttribute("href");
+      var media = sheet.getAttribute("media");
+      var present = linked(href) || link(href, media);
+      if (media) present.media = media;
+      else present.removeAttribute("media");
+      delete present.dataset.standby;
+    });
+    // The sign-in page again (a refusal): the sheets waiting for a page are not kept.
+    document.head.querySelectorAll("link[data-standby]").forEach(function (sheet) {
+      sheet.remove();
+    });
+  });
+})();
+
+// Back to a page that now redirects (the sign-in page, once signed in): htmx shows where
+// the redirect led; the address bar says so too.
+document.addEventListener("htmx:historyCacheMissLoad", function (event) {
+  var xhr = event.detail.xhr;
+  if (!xhr || !xhr.responseURL) return;
+  var url = new URL(xhr.responseURL);
+  if (url.origin !== location.origin) return;
+  if (url.pathname + url.search !== location.pathname + location.search) {
+    history.replaceState({ htmx: true }, "", url.pathname + url.search);
+  }
+});
+
+// Arrow-key movement between tabs (WAI-ARIA tabs pattern).
 document.addEventListener("keydown", function (event) {
   var tab = event.target.closest && event.target.closest("[role=tab]");
   if (!tab) return;
