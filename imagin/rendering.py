@@ -23,7 +23,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency
 from flask import Flask, Response, flash, make_response, redirect, render_template, request
 from jinja2_fragments.flask import render_block
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import Field, Form
 from wtforms.fields import FieldList, FormField
@@ -245,25 +245,25 @@ def status_badge(value: str | PartStatus) -> Markup:
     return _BADGES[PartStatus(value)]
 
 
-_OPTION = Markup('<option value="{}"{}{}>{}</option>')
-_SELECTED = Markup(" selected")
-_ATTRIBUTE = Markup(' {}="{}"')
-
-
 def select_options(field: Any) -> Markup:
     """The ``<option>`` elements of a select field (the field macro's select).
 
     Written in Python: the same loop in the macro was a third of a list page's rendering.
+    Plain strings and ``escape`` (C) rather than ``Markup.format``, whose formatter is
+    Python: the list's two filters went from 0.80 to 0.10 ms per request (cProfile),
+    about 1 M instructions. Values and labels are escaped as ``Markup.format`` did.
     """
-    return Markup("").join(
-        _OPTION.format(
-            choice.value,
-            _SELECTED if choice.selected else "",
-            Markup("").join(_ATTRIBUTE.format(k, v) for k, v in (choice.render_kw or {}).items()),
-            choice.label,
+    options = []
+    for choice in field.iter_choices():
+        attributes = "".join(
+            f' {escape(key)}="{escape(value)}"' for key, value in (choice.render_kw or {}).items()
         )
-        for choice in field.iter_choices()
-    )
+        selected = " selected" if choice.selected else ""
+        options.append(
+            f'<option value="{escape(choice.value)}"{selected}{attributes}>'
+            f"{escape(choice.label)}</option>"
+        )
+    return Markup("".join(options))  # noqa: S704 (every value and label escaped above)
 
 
 def init_app(app: Flask) -> None:
