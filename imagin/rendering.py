@@ -242,7 +242,10 @@ _BADGES = {
 
 def status_badge(value: str | PartStatus) -> Markup:
     """A part's status as a badge: its words, never its colour alone, carry the meaning."""
-    return _BADGES[PartStatus(value)]
+    # A StrEnum member and its value are the same key: PartStatus(value), which refuses
+    # an unknown value, only when the lookup fails (an Enum call per badge, two per row).
+    badge = _BADGES.get(value)
+    return badge if badge is not None else _BADGES[PartStatus(value)]
 
 
 def select_options(field: Any) -> Markup:
