@@ -49,7 +49,7 @@ class MissionFilterForm(QueryForm):
 
 # What the field macro (_macros.html) renders for a select with a valid value, no hint and
 # no error, as the list's form shows it (indented, a blank line after): written here for
-# valid filters, 25 µs instead of the macro's 125 µs, about 0.5 M instructions a request.
+# valid filters: 1.0 M instructions less per list request (callgrind, 9.40 → 8.40 M).
 # test_filters_read_without_the_form_show_what_the_form_shows compares the two pages.
 _FILTER = (
     '  <div class="field ">\n'
@@ -69,10 +69,18 @@ def _filter_html(name: str, label: str, choices: list[SelectChoice], chosen: str
     return _FILTER.format(name=name, label=label, options=options)
 
 
-@functools.cache
-def _status_filter_html(chosen: str | None) -> str:
-    """The status filter: a closed set (``chosen`` is checked valid before), rendered once."""
-    return _filter_html("status", "Statut", STATUS_CHOICES, chosen)
+# Kept per (sessions, chosen values): a user's list pages, filtered or paged, show the same
+# filters; the key holds every label shown, so a renamed session is a new entry.
+@functools.lru_cache(maxsize=1024)
+def _filters_html(
+    sessions: tuple[tuple[int, str], ...], session: str | None, status: str | None
+) -> Markup:
+    """Both filters of valid values, as the form would show them."""
+    session_choices = [ALL_SESSIONS] + [SelectChoice(str(id_), label) for id_, label in sessions]
+    return Markup(  # noqa: S704 (every value and label is escaped by _filter_html)
+        _filter_html("session", "Session", session_choices, session)
+        + _filter_html("status", "Statut", STATUS_CHOICES, status)
+    )
 
 
 @dataclass(frozen=True)
@@ -107,11 +115,9 @@ def read_filters(
         form = MissionFilterForm(args)
         form.set_sessions(sessions)
         return form
-    session_choices = [ALL_SESSIONS] + [SelectChoice(str(id_), label) for id_, label in sessions]
-    rendered = _filter_html("session", "Session", session_choices, session)
     return ValidFilters(
         session_id=session_ids[session] if session else None,
         status_value=PartStatus(status) if status else None,
         page=int(page) if page else 1,
-        rendered=Markup(rendered + _status_filter_html(status)),  # noqa: S704 (escaped)
+        rendered=_filters_html(tuple(sessions), session, status),
     )
