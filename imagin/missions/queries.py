@@ -182,8 +182,9 @@ def get_own_mission(number: int, intervenant_id: int, *options) -> Mission:
     return mission
 
 
-# Built once, like the list's statements: building this one and its loader options cost
-# more than running it (a sixth of the mission page's profile); values are bound per run.
+# Built once, like the list's statements: building this one with its loader options, the
+# history's and the payment batches' at each request cost the mission page 2.2 M
+# instructions of 12.8 M (callgrind); values are bound per run.
 @functools.cache
 def _own_mission_statement() -> Select:
     """A mission of one intervenant, with what its header shows."""
