@@ -65,11 +65,13 @@ WTF_I18N_ENABLED = False
 
 # Compress what our slow-link users download; br first, gzip for older clients.
 COMPRESS_ALGORITHM = ["br", "gzip"]
-# Brotli quality 2 for pages (Flask-Compress's default is 4), measured by
-# bench/brotli_quality.py: the mission list in 2,862 bytes for 0.86 M instructions, against
-# 2,617 bytes for 1.68 M at 4 and 2,999 for 0.37 M at 1. Static files are compressed once
-# at brotli 11 and kept (imagin.headers): a first visit is 29.8 KB of its 35 KB budget.
-COMPRESS_BR_LEVEL = 2
+# Brotli quality 1 for pages (Flask-Compress's default is 4), measured by callgrind on the
+# mission list (12.7 KB): 3,261 bytes for 0.39 M instructions, against 3,108 for 0.92 M at
+# quality 2 and 2,837 for 1.75 M at 4: 150 bytes more (3 ms at 400 kbit/s) for 0.53 M
+# instructions less, 7 % of the list. Static files are compressed once at brotli 11 and kept
+# (imagin.headers): a first visit (sign-in page, static files, list) grows by 390 bytes,
+# 30.9 KB of its 35 KB budget.
+COMPRESS_BR_LEVEL = 1
 COMPRESS_MIN_SIZE = 300
 COMPRESS_MIMETYPES = [
     "text/html",

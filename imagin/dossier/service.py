@@ -8,12 +8,13 @@ the NIR, the IBAN and the BIC (``imagin.crypto``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, current_app, g, has_request_context
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import Select, and_, bindparam, case, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from imagin.crypto import Keyring, keyring_from_config
@@ -125,12 +126,31 @@ def last_paid_on(db: Session, user_id: int) -> dt.date | None:
 def facts_of(dossier: Dossier | None, paid_on: dt.date | None) -> DossierFacts:
     if dossier is None:
         return DossierFacts(None, last_paid_on=paid_on)
+    return _facts(
+        dossier.status,
+        dossier.submitted_at,
+        dossier.verified_at,
+        dossier.changed_since_verified,
+        paid_on,
+    )
+
+
+def _facts(
+    status: str | None,
+    submitted_at: dt.datetime | None,
+    verified_at: dt.datetime | None,
+    changed_since_verified: bool,
+    paid_on: dt.date | None,
+) -> DossierFacts:
+    """The facts of a dossier's columns; ``status`` None: there is no dossier."""
+    if status is None:
+        return DossierFacts(None, last_paid_on=paid_on)
     return DossierFacts(
-        DossierStatus(dossier.status),
-        submitted_on=dossier.submitted_at.date() if dossier.submitted_at else None,
-        verified_on=dossier.verified_at.date() if dossier.verified_at else None,
+        DossierStatus(status),
+        submitted_on=submitted_at.date() if submitted_at else None,
+        verified_on=verified_at.date() if verified_at else None,
         last_paid_on=paid_on,
-        changed_since_verified=dossier.changed_since_verified,
+        changed_since_verified=changed_since_verified,
     )
 
 
@@ -143,15 +163,34 @@ def need_of(db: Session, user_id: int, today: dt.date) -> DossierNeed:
     return cache[(user_id, today)]
 
 
-def _need_of(db: Session, user_id: int, today: dt.date) -> DossierNeed:
-    row = db.execute(
-        select(Dossier, _last_paid(User.id))
+@functools.cache
+def _need_statement() -> Select:
+    """The dossier's columns the rule reads and the user's last payment, for one user."""
+    return (
+        select(
+            Dossier.status,
+            Dossier.submitted_at,
+            Dossier.verified_at,
+            Dossier.changed_since_verified,
+            _last_paid(User.id),
+        )
         .select_from(User)
         .outerjoin(Dossier, Dossier.user_id == User.id)
-        .where(User.id == user_id)
-    ).first()
-    dossier, last = row if row else (None, None)
-    return dossier_need(facts_of(dossier, last.date() if last else None), today, validity_months())
+        .where(User.id == bindparam("user_id"))
+    )
+
+
+def _need_of(db: Session, user_id: int, today: dt.date) -> DossierNeed:
+    # Every mission page asks (its banner): columns, from a statement built once, on the
+    # session's connection — the ORM query, built and run at each request, was 18 % of
+    # the list's cProfile, 5 % now. What is pending in the session is flushed first, as
+    # the ORM query's autoflush did.
+    if db.autoflush:
+        db.flush()
+    row = db.connection().execute(_need_statement(), {"user_id": user_id}).first()
+    status, submitted_at, verified_at, changed, last = row if row else (None,) * 5
+    facts = _facts(status, submitted_at, verified_at, bool(changed), last.date() if last else None)
+    return dossier_need(facts, today, validity_months())
 
 
 def needs_of(db: Session, user_ids: Iterable[int], today: dt.date) -> dict[int, DossierNeed]:

@@ -57,9 +57,11 @@ def dossier_context() -> dict:
     intervenant's dossier today (one query per request, on the pages that ask)."""
 
     def dossier_need_now():
-        if not current_user.is_authenticated or current_user.role != Role.INTERVENANT:
+        # The user behind the proxy read once: each current_user access is a lookup.
+        user = current_user._get_current_object()
+        if not user.is_authenticated or user.role != Role.INTERVENANT:
             return None
-        return service.need_of(get_db(), current_user.id, clock.today())
+        return service.need_of(get_db(), user.id, clock.today())
 
     return {"dossier_need_now": dossier_need_now}
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from markupsafe import Markup, escape
 from wtforms import IntegerField, SelectField
-from wtforms.fields import Label, SelectChoice
-from wtforms.fields.choices import Choice
+from wtforms.fields import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
 from imagin.domain.status import PartStatus
@@ -21,6 +22,9 @@ STATUS_CHOICES = [SelectChoice("", "Tous les statuts")] + [
 
 
 class MissionFilterForm(QueryForm):
+    # Its fields are shown by the field macro, beside their errors (see ValidFilters).
+    rendered = None
+
     session = SelectField("Session", coerce=str, validators=[Optional()], validate_choice=True)
     status = SelectField("Statut", choices=STATUS_CHOICES, validators=[Optional()])
     page = IntegerField(validators=[Optional(), NumberRange(min=1, max=MAX_PAGE)])
@@ -43,38 +47,52 @@ class MissionFilterForm(QueryForm):
         return session_id, status, page
 
 
-@dataclass(frozen=True)
-class ChosenFilter:
-    """A valid filter as the field macro shows it: what a ``SelectField`` gives it, no more."""
+# What the field macro (_macros.html) renders for a select with a valid value, no hint and
+# no error, as the list's form shows it (indented, a blank line after): written here for
+# valid filters: 1.0 M instructions less per list request (callgrind, 9.40 → 8.40 M).
+# test_filters_read_without_the_form_show_what_the_form_shows compares the two pages.
+_FILTER = (
+    '  <div class="field ">\n'
+    '  <label class="field__label" for="{name}">{label}</label>\n'
+    '  <select class="field__input" id="{name}" name="{name}">\n'
+    "{options}  </select>\n"
+    "</div>\n\n"
+)
 
-    id: str
-    label_text: str
-    choices: list[SelectChoice]
-    data: str | None
-    errors: tuple = ()
-    type: str = "SelectField"
-    label: Label = field(init=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "label", Label(self.id, self.label_text))
+def _filter_html(name: str, label: str, choices: list[SelectChoice], chosen: str | None) -> str:
+    options = "".join(
+        f'<option value="{escape(choice.value)}"{" selected" if choice.value == chosen else ""}>'
+        f"{escape(choice.label)}</option>"
+        for choice in choices
+    )
+    return _FILTER.format(name=name, label=label, options=options)
 
-    @property
-    def name(self) -> str:
-        return self.id
 
-    def iter_choices(self) -> list[Choice]:
-        return [Choice(c.value, c.label, c.value == self.data, c.render_kw) for c in self.choices]
+# Kept per (sessions, chosen values): a user's list pages, filtered or paged, show the same
+# filters; the key holds every label shown, so a renamed session is a new entry.
+@functools.lru_cache(maxsize=1024)
+def _filters_html(
+    sessions: tuple[tuple[int, str], ...], session: str | None, status: str | None
+) -> Markup:
+    """Both filters of valid values, as the form would show them."""
+    session_choices = [ALL_SESSIONS] + [SelectChoice(str(id_), label) for id_, label in sessions]
+    return Markup(  # noqa: S704 (every value and label is escaped by _filter_html)
+        _filter_html("session", "Session", session_choices, session)
+        + _filter_html("status", "Statut", STATUS_CHOICES, status)
+    )
 
 
 @dataclass(frozen=True)
 class ValidFilters:
     """The filters of a URL whose every value is valid, read without building the form."""
 
-    session: ChosenFilter
-    status: ChosenFilter
     session_id: int | None
     status_value: PartStatus | None
     page: int
+    # Both filters as the form would show them (the template shows the form's fields
+    # with the field macro only when ``rendered`` is empty).
+    rendered: Markup
 
     def cleaned(self) -> tuple[int | None, PartStatus | None, int]:
         return self.session_id, self.status_value, self.page
@@ -97,11 +115,9 @@ def read_filters(
         form = MissionFilterForm(args)
         form.set_sessions(sessions)
         return form
-    session_choices = [ALL_SESSIONS] + [SelectChoice(str(id_), label) for id_, label in sessions]
     return ValidFilters(
-        session=ChosenFilter("session", "Session", session_choices, session),
-        status=ChosenFilter("status", "Statut", STATUS_CHOICES, status),
         session_id=session_ids[session] if session else None,
         status_value=PartStatus(status) if status else None,
         page=int(page) if page else 1,
+        rendered=_filters_html(tuple(sessions), session, status),
     )

@@ -7,9 +7,10 @@ fait and the payment batches (one query).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from imagin.domain.payment_path import PartPath, part_path, separate_payments
@@ -29,18 +30,22 @@ def _last(events: list[AuditEvent], actions: set[str], part: Part | None = None)
     return max(matching) if matching else None
 
 
+@functools.cache
+def _batches_statement() -> Select:
+    """When each part of one claim went into a payment batch (built once, bound per run)."""
+    return (
+        select(PaymentLine.part, PaymentBatch.created_at)
+        .join(PaymentBatch, PaymentLine.batch_id == PaymentBatch.id)
+        .where(PaymentLine.claim_id == bindparam("claim_id"))
+    )
+
+
 def money_path(
     db: Session, mission: Mission, events: list[AuditEvent], delay_months: int
 ) -> MoneyPath:
     """Both parts' paths to the payslip, and whether they are paid separately."""
     claim = mission.claim
-    batches = dict(
-        db.execute(
-            select(PaymentLine.part, PaymentBatch.created_at)
-            .join(PaymentBatch, PaymentLine.batch_id == PaymentBatch.id)
-            .where(PaymentLine.claim_id == claim.id)
-        ).all()
-    )
+    batches = dict(db.execute(_batches_statement(), {"claim_id": claim.id}).all())
     convoked = _last(events, {"convocation"}) or mission.created_at
     paths = {}
     for part in Part:

@@ -172,19 +172,30 @@ def get_own_mission(number: int, intervenant_id: int, *options) -> Mission:
     """
     if not 0 < number <= MAX_MISSION_NUMBER:
         abort(404)
-    mission = get_db().scalar(
-        select(Mission)
-        .where(Mission.number == number, Mission.intervenant_id == intervenant_id)
-        .options(
-            *MISSION_HEADER,
-            joinedload(Mission.claim),
-            selectinload(Mission.days),
-            *options,
-        )
-    )
+    statement = _own_mission_statement()
+    if options:
+        statement = statement.options(*options)
+    values = {"number": number, "intervenant_id": intervenant_id}
+    mission = get_db().scalar(statement, values)
     if mission is None:
         abort(404)
     return mission
+
+
+# Built once, like the list's statements: building this one with its loader options, the
+# history's and the payment batches' at each request cost the mission page 2.2 M
+# instructions of 12.8 M (callgrind); values are bound per run.
+@functools.cache
+def _own_mission_statement() -> Select:
+    """A mission of one intervenant, with what its header shows."""
+    return (
+        select(Mission)
+        .where(
+            Mission.number == bindparam("number"),
+            Mission.intervenant_id == bindparam("intervenant_id"),
+        )
+        .options(*MISSION_HEADER, joinedload(Mission.claim), selectinload(Mission.days))
+    )
 
 
 def status_condition(status: PartStatus, today: dt.date | ColumnElement[dt.date]):
@@ -308,13 +319,16 @@ def own_sessions(intervenant_id: int) -> list[tuple[int, str]]:
     return [(id_, label) for id_, label in get_db().connection().execute(statement, values)]
 
 
+@functools.cache
+def _history_statement() -> Select:
+    return (
+        select(AuditEvent)
+        .where(AuditEvent.mission_id == bindparam("mission_id"))
+        .options(joinedload(AuditEvent.actor))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    )
+
+
 def history(mission_id: int) -> list[AuditEvent]:
     """The claim's history, newest first."""
-    return list(
-        get_db().scalars(
-            select(AuditEvent)
-            .where(AuditEvent.mission_id == mission_id)
-            .options(joinedload(AuditEvent.actor))
-            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        )
-    )
+    return list(get_db().scalars(_history_statement(), {"mission_id": mission_id}))
