@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import waitress
 
+from tests.threaded_server import running
+
 NGINX = "/usr/sbin/nginx"
 PORTAL_PROXY = "127.0.0.2"  # the address the portal's proxy connects from
 
@@ -29,15 +31,8 @@ PORTAL_PROXY = "127.0.0.2"  # the address the portal's proxy connects from
 def served(app, **adjustments) -> Iterator[int]:
     """The app under waitress on a free port of 127.0.0.1, stopped afterwards."""
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4, **adjustments)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
+    with running(server):
         yield server.effective_port
-    finally:
-        # Let the requests under way finish before closing what they write to.
-        server.task_dispatcher.shutdown(cancel_pending=False)
-        server.close()
-        thread.join(timeout=10)
 
 
 TEST_PORTAL_USERS = {

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -31,6 +30,7 @@ from tests.conftest import (
     demo_keyring,
     uploads_of,
 )
+from tests.threaded_server import running
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -92,11 +92,8 @@ def live_app(template_database, demo_password_hash, tmp_path_factory):
 def base_url(live_app) -> Iterator[str]:
     """The app served by waitress in a background thread, on a free port."""
     server = waitress.create_server(live_app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, name="waitress", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    thread.join(timeout=5)
+    with running(server):
+        yield f"http://127.0.0.1:{server.effective_port}"
 
 
 @pytest.fixture(scope="session")

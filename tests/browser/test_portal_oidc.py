@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from imagin import create_app
 from tests.browser.conftest import DESKTOP, PHONE, _fresh_database, open_page
 from tests.integration.test_portal_oidc import oidc_config
 from tests.oidc import Client, missing, running_provider
+from tests.threaded_server import running
 
 pytestmark = pytest.mark.skipif(missing() is not None, reason=missing() or "")
 
@@ -47,11 +47,8 @@ def base_url(template_database, demo_password_hash, tmp_path_factory):
                 _fresh_database(template_database, folder, demo_password_hash), folder, issuer
             )
         )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        yield url
-        server.close()
-        thread.join(timeout=10)
+        with running(server):
+            yield url
         app.extensions["imagin.engine"].dispose()
 
 
