@@ -316,7 +316,9 @@ def test_mission_page_queries_are_constant(app, client, auth):
     auth.login()
     with count_queries(app) as queries:
         client.get("/missions/1004/suivi")
-    assert len(queries) <= 5
+    # The signed-in account's read (imagin.db.Reads) is counted since it reports to the
+    # engine's listeners: it was run, unseen, before.
+    assert len(queries) <= 6
 
 
 @pytest.mark.parametrize(
