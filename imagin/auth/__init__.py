@@ -11,12 +11,11 @@ __all__ = ["bp", "init_app"]
 def init_app(app: Flask) -> None:
     """Check the portal settings (a wrong one stops the start), register the blueprints,
     answer the boosted sign-in with its page (boosted.py)."""
-    from imagin.auth import oidc, signed_in
+    from imagin.auth import oidc
     from imagin.auth.boosted import FollowBoostedRedirect
     from imagin.auth.portal import RecentRefusals, sign_in_from_headers
     from imagin.auth.sso import load_settings
 
-    signed_in.init_app(app)
     settings = load_settings(app.config)
     app.extensions["imagin.sso"] = settings
     app.extensions["imagin.sso_refusals"] = RecentRefusals()

@@ -18,6 +18,7 @@ from sqlalchemy import Select, and_, bindparam, case, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from imagin.crypto import Keyring, keyring_from_config
+from imagin.db import read_all
 from imagin.documents.checks import CheckedFile
 from imagin.domain.bank_details import mask_bic, mask_iban, mask_nir
 from imagin.domain.dossier import (
@@ -154,9 +155,12 @@ def _facts(
     )
 
 
-def need_of(db: Session, user_id: int, today: dt.date) -> DossierNeed:
+def need_of(db: Session | None, user_id: int, today: dt.date) -> DossierNeed:
     """Whether the user's dossier is to provide, correct, renew or check, today (one query,
-    once per request: the mission page's notice and its validation ask the same)."""
+    once per request: the mission page's notice and its validation ask the same).
+
+    ``db`` None: read outside any transaction, as a page that only reads does
+    (``imagin.db.read_all``; in the request's session once it has one)."""
     cache = g.setdefault("dossier_needs", {}) if has_request_context() else {}
     if (user_id, today) not in cache:
         cache[(user_id, today)] = _need_of(db, user_id, today)
@@ -180,15 +184,18 @@ def _need_statement() -> Select:
     )
 
 
-def _need_of(db: Session, user_id: int, today: dt.date) -> DossierNeed:
-    # Every mission page asks (its banner): columns, from a statement built once, on the
-    # session's connection — the ORM query, built and run at each request, was 18 % of
-    # the list's cProfile, 5 % now. What is pending in the session is flushed first, as
-    # the ORM query's autoflush did.
-    if db.autoflush:
-        db.flush()
-    row = db.connection().execute(_need_statement(), {"user_id": user_id}).first()
-    status, submitted_at, verified_at, changed, last = row if row else (None,) * 5
+def _need_of(db: Session | None, user_id: int, today: dt.date) -> DossierNeed:
+    # Every mission page asks (its banner): columns, from a statement built once — the ORM
+    # query, built and run at each request, was 18 % of the list's cProfile, 5 % now. In a
+    # session, what is pending is flushed first, as the ORM query's autoflush did.
+    values = {"user_id": user_id}
+    if db is None:
+        rows = read_all(_need_statement(), values)
+    else:
+        if db.autoflush:
+            db.flush()
+        rows = db.connection().execute(_need_statement(), values).all()
+    status, submitted_at, verified_at, changed, last = rows[0] if rows else (None,) * 5
     facts = _facts(status, submitted_at, verified_at, bool(changed), last.date() if last else None)
     return dossier_need(facts, today, validity_months())
 

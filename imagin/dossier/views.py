@@ -61,7 +61,7 @@ def dossier_context() -> dict:
         user = current_user._get_current_object()
         if not user.is_authenticated or user.role != Role.INTERVENANT:
             return None
-        return service.need_of(get_db(), user.id, clock.today())
+        return service.need_of(None, user.id, clock.today())
 
     return {"dossier_need_now": dossier_need_now}
 

@@ -11,7 +11,7 @@ from flask import abort
 from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, literal, or_, select
 from sqlalchemy.orm import defaultload, joinedload, selectinload
 
-from imagin.db import get_db
+from imagin.db import get_db, read_all
 from imagin.domain.deadlines import Deadline, to_validate_text
 from imagin.domain.status import PartStatus, effective_status
 from imagin.models import (
@@ -125,7 +125,7 @@ class MissionRow:
             session_closes_on,
             reopened_until,
         ) = columns[:14]
-        pay, travel = PartStatus(pay_status), PartStatus(travel_status)
+        pay, travel = _part_status(pay_status), _part_status(travel_status)
         deadline = Deadline(session_closes_on, reopened_until)
         return cls(
             number=number,
@@ -142,6 +142,16 @@ class MissionRow:
             deadline_text=to_validate_text(pay, deadline, today)
             or to_validate_text(travel, deadline, today),
         )
+
+
+# A stored value's member by a dict lookup; PartStatus(value), which refuses an unknown
+# value, only when it fails: an Enum call costs ~5 k instructions, two per row.
+_PART_STATUSES = {status.value: status for status in PartStatus}
+
+
+def _part_status(value: str) -> PartStatus:
+    status = _PART_STATUSES.get(value)
+    return status if status is not None else PartStatus(value)
 
 
 def correction_reason(stored: PartStatus, reason: str | None) -> str | None:
@@ -270,22 +280,21 @@ def list_own_missions(
     A page past the last one (an old link) has no row to carry the total: then it is
     counted, and the last page shown instead.
     """
-    # Plain rows from the session's connection: its ORM layer would only add work.
-    connection = get_db().connection()
+    # Plain rows, outside any transaction (imagin.db.Reads): the ORM would only add work.
     shape = (session_id is not None, status)
     values = {"intervenant_id": intervenant_id, "session_id": session_id, "today": today}
     page = max(page, 1)
     statement = _page_statement(*shape)
     limits = {"limit": per_page, "offset": (page - 1) * per_page}
-    rows = connection.execute(statement, values | limits).all()
+    rows = read_all(statement, values | limits)
     if rows:
         total = rows[0][-1]
     elif page > 1:
-        total = connection.execute(_count_statement(*shape), values).scalar_one()
+        total = read_all(_count_statement(*shape), values)[0][0]
         page = max(1, -(-total // per_page))
         if total:
             limits = {"limit": per_page, "offset": (page - 1) * per_page}
-            rows = connection.execute(statement, values | limits).all()
+            rows = read_all(statement, values | limits)
     else:
         total = 0
     pages = max(1, -(-total // per_page))
@@ -315,8 +324,8 @@ def _sessions_statement() -> Select:
 
 def own_sessions(intervenant_id: int) -> list[tuple[int, str]]:
     """The id and label of the sessions the intervenant has missions in, for the filter."""
-    statement, values = _sessions_statement(), {"intervenant_id": intervenant_id}
-    return [(id_, label) for id_, label in get_db().connection().execute(statement, values)]
+    rows = read_all(_sessions_statement(), {"intervenant_id": intervenant_id})
+    return [(id_, label) for id_, label in rows]
 
 
 @functools.cache

@@ -11,6 +11,7 @@ from imagin.missions.forms import read_filters
 from imagin.missions.money import money_path
 from imagin.missions.page import render_mission_tab
 from imagin.missions.queries import get_own_mission, history, list_own_missions, own_sessions
+from imagin.missions.rows import mission_row
 from imagin.rendering import render_page
 
 bp = Blueprint("missions", __name__, url_prefix="/missions")
@@ -42,6 +43,7 @@ def index():
         "results",
         form=form,
         result=result,
+        mission_row=mission_row,
         query_args={k: v for k, v in request.args.items() if k != "page" and v},
     )
 
