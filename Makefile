@@ -44,12 +44,13 @@ test: lint $(OIDC_PROVIDER)
 		IMAGIN_STACK_DONE=1 $(BIN)/pytest; \
 	fi
 
-# The list with wrk, CPU instructions per request (valgrind's callgrind, in-process),
-# brotli's bytes and cost at qualities 1-4, and the DEC queue at 10 k and 1 M missions
-# (generated once, then reused; PostgreSQL too when IMAGIN_BENCH_DATABASE_URL or
-# IMAGIN_TEST_DATABASE_URL is set).
+# The list with wrk, the same at 1 and N processes, CPU instructions per request
+# (valgrind's callgrind, in-process), brotli's bytes and cost at qualities 1-4, and the
+# DEC queue at 10 k and 1 M missions (generated once, then reused; PostgreSQL too when
+# IMAGIN_BENCH_DATABASE_URL or IMAGIN_TEST_DATABASE_URL is set).
 bench: setup
 	$(BIN)/python bench/mission_list.py
+	$(BIN)/python bench/processes.py
 	$(BIN)/python bench/instructions.py
 	$(BIN)/python bench/brotli_quality.py
 	$(BIN)/python bench/dec_queue.py
