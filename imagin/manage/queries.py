@@ -130,15 +130,6 @@ SEGMENTS = {
 _DATED = frozenset({PartStatus.IN_PROGRESS, PartStatus.NOT_VALIDATED})
 
 
-def read_without_transaction() -> None:
-    """On PostgreSQL, run this request's statements without BEGIN and ROLLBACK: two round
-    trips of the queue's six. Its statements only read, each sees what was committed when
-    it started, as in a READ COMMITTED transaction (the isolation level of every other)."""
-    db = get_db()
-    if db.get_bind().dialect.name == "postgresql":
-        db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-
-
 def managed_bureau_list() -> list[int]:
     """Ids of the bureaus of the current user (every bureau for an admin) that hold claims.
 

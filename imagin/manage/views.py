@@ -14,7 +14,7 @@ from imagin.claims import deadlines
 from imagin.claims.editing import STALE_FOR_MANAGER, commit, deadline_state
 from imagin.claims.rates import load_rates
 from imagin.claims.validation import check_claim
-from imagin.db import get_db
+from imagin.db import get_db, read_without_transaction
 from imagin.documents.page import documents_view
 from imagin.domain.deadlines import reopen_errors
 from imagin.domain.roles import Role
@@ -47,7 +47,6 @@ from imagin.manage.queries import (
     QueueRow,
     filter_choices,
     queue,
-    read_without_transaction,
     status_counts,
 )
 from imagin.missions.queries import WHOLE_CLAIM, correction_reason, history
