@@ -16,9 +16,10 @@ from typing import Any
 from waitress.server import create_server
 
 from imagin import config as default_config
+from imagin.cli import THREADS_PER_PROCESS
 
 HOST = "127.0.0.1"
-THREADS = 8  # the default of `imagin serve`
+THREADS = THREADS_PER_PROCESS  # the default of `imagin serve`, one process or several
 
 
 def imagin_config(instance: Path) -> dict[str, Any]:
@@ -91,7 +92,7 @@ def main() -> None:
         max_request_body_size=default_config.MAX_CONTENT_LENGTH + 64 * 1024,
         ident="imagin",
     )
-    # 16 connections on 8 threads queue by design, and requests still queued when the
+    # 16 connections on 2 threads queue by design, and requests still queued when the
     # load stops are cancelled at shutdown: waitress's warnings about both would drown
     # the report (the queueing shows in the measured latencies anyway).
     logging.getLogger("waitress").setLevel(logging.ERROR)

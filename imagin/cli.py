@@ -17,10 +17,11 @@ from imagin.domain.roles import Role
 
 ROLES = tuple(role.value for role in Role)
 
-# Python runs one thread at a time per process: beyond a few threads (to overlap the
-# database's answers), more only cost context switches. See bench/mission_list.py.
+# Python runs one thread at a time per process: beyond two (one answers while the other
+# waits for the database or a file), more threads only cost context switches and the
+# queue's tail latency, one process or several (bench/processes.py). Slow clients cost no
+# thread: waitress reads and writes their bytes in its own loop.
 THREADS_PER_PROCESS = 2
-THREADS_SINGLE = 8
 
 
 @click.command("serve")
@@ -38,7 +39,7 @@ THREADS_SINGLE = 8
     "--threads",
     type=click.IntRange(min=1),
     default=None,
-    help=f"Fils par processus (défaut : {THREADS_PER_PROCESS} ; {THREADS_SINGLE} si un seul).",
+    help=f"Fils par processus (défaut : {THREADS_PER_PROCESS}).",
 )
 @click.option(
     "--metrics-port",
@@ -60,7 +61,7 @@ def serve_command(
 
     port = port or int(os.environ.get("PORT", "8080"))
     processes = processes or prefork.default_processes()
-    threads = threads or (THREADS_SINGLE if processes == 1 else THREADS_PER_PROCESS)
+    threads = threads or THREADS_PER_PROCESS
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.config["REQUEST_LOG"]:
         ops.configure_logging()

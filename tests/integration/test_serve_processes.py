@@ -77,26 +77,28 @@ class Served:
 
 
 @contextlib.contextmanager
-def serving(database_url: str, folder: Path, **settings) -> Iterator[Served]:
-    """`imagin serve --processes 2` on a free port, stopped at the end."""
+def serving(database_url: str, folder: Path, processes: int = 2, **settings) -> Iterator[Served]:
+    """`imagin serve --processes N` on a free port, stopped at the end."""
     port = free_port()
     settings = {"REQUEST_LOG": False, "MAIL_POLL_SECONDS": 0.5} | settings
     env = imagin_environment(database_url, folder, **settings)
     log = folder / "serve.log"
     process = start(
-        imagin_command("serve", "--port", str(port), "--processes", "2"),
+        imagin_command("serve", "--port", str(port), "--processes", str(processes)),
         log,
         env=env | {"PYTHONUNBUFFERED": "1"},
     )
     server = Served(process, port, log, folder / "outbox")
+    # One process serves by itself; several are the supervisor's children.
+    forked = processes if processes > 1 else 0
 
     def up() -> bool:
         if process.poll() is not None:
             raise RuntimeError(log.read_text()[-3000:])
-        return len(server.children()) == 2 and server.healthy()
+        return len(server.children()) == forked and server.healthy()
 
     try:
-        wait_for(up, "imagin serve --processes 2")
+        wait_for(up, f"imagin serve --processes {processes}")
         yield server
     finally:
         stop(process)
@@ -150,6 +152,14 @@ def test_a_process_that_dies_is_replaced_and_the_outbox_still_goes(served):
         assert answer.status == 303
     wait_for(lambda: len(list(served.outbox.glob("*.eml"))) == 1, "the password link sent")
     assert PAUL in next(served.outbox.glob("*.eml")).read_text()
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_every_process_has_two_threads_by_default(database_url, tmp_path, processes):
+    """Few threads per process, one process or several: more would only switch (GIL)."""
+    with serving(database_url, tmp_path, processes=processes) as served:
+        assert f"({processes} processus × 2 fils ;" in served.log.read_text()
+        assert Visitor(served.url).sign_in(CLAIRE, DEMO_PASSWORD).status == 303
 
 
 @pytest.mark.parametrize("how", ["SIGTERM to the supervisor", "Ctrl+C (SIGINT to the group)"])
