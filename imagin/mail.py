@@ -366,6 +366,7 @@ class Sender:
         self.poll = float(poll if poll is not None else app.config["MAIL_POLL_SECONDS"])
         self.stopping = threading.Event()
         self._wake = threading.Event()
+        self.thread: threading.Thread | None = None
         # Scheduled jobs this sender runs between batches (the embedded setup has no worker);
         # the first run waits a minute, as the worker's, so a start is not slowed by them.
         self.jobs = list(jobs)
@@ -414,9 +415,9 @@ class Sender:
         return bool(report.sent or report.failed)
 
     def start_thread(self) -> threading.Thread:
-        thread = threading.Thread(target=self.run, name="imagin-mail-sender", daemon=True)
-        thread.start()
-        return thread
+        self.thread = threading.Thread(target=self.run, name="imagin-mail-sender", daemon=True)
+        self.thread.start()
+        return self.thread
 
 
 def _after_commit(session: Session) -> None:
@@ -447,9 +448,18 @@ def start_sender(app: Flask) -> Sender:
 
 
 def stop_sender(app: Flask) -> None:
+    """Stop the sender thread of this process and wait for it: the batch under way is
+    finished and its connection back in the pool when this returns.
+
+    Returning at once left the thread using the engine after the caller disposed of it
+    (the server's exit, a test's end): its connection, taken from the new pool that
+    ``dispose()`` leaves, was never closed (ResourceWarning when collected).
+    """
     sender = _senders.pop(id(app), None)
     if sender is not None:
         sender.stop()
+        if sender.thread is not None:
+            sender.thread.join()
 
 
 def outbox_backlog(db: Session) -> tuple[int, dt.datetime | None]:

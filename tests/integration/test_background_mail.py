@@ -249,6 +249,47 @@ def test_forgotten_password_tells_nothing_even_when_the_smtp_server_hangs(databa
         app.extensions["imagin.engine"].dispose()
 
 
+def test_stopping_the_sender_waits_for_its_batch_before_the_engine_goes(database_url, tmp_path):
+    """``stop_sender`` returns once the batch under way is recorded and the thread ended:
+    the engine disposed of right after has no connection left open.
+
+    It used to return at once: the sender, still in its batch, recorded it after the
+    test had disposed of the engine, on a connection of the new pool that nobody closed
+    (on PostgreSQL, a ResourceWarning in whichever later test the collector ran).
+    """
+    port = free_port()
+    handler = HangingHandler()
+    app = make_app(database_url, tmp_path, SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_TIMEOUT=3600)
+    engine = app.extensions["imagin.engine"]
+    try:
+        with counting_smtp_server(port, handler):
+            sender = mail.start_sender(app)
+            with database(app) as db:
+                queue_mail(db, CLAIRE, "Essai", "Corps")
+                db.commit()
+            # The sender is in its batch, held by the server until it is told to stop.
+            wait_for(handler.hanging.is_set, "the sender to reach the hanging server")
+
+            def release_once_stopping() -> None:
+                sender.stopping.wait()
+                handler.release()
+
+            threading.Thread(target=release_once_stopping, daemon=True).start()
+            mail.stop_sender(app)
+            assert sender.thread is not None and not sender.thread.is_alive()
+            assert engine.pool.checkedout() == 0
+            engine.dispose()
+            assert engine.pool.checkedin() == engine.pool.checkedout() == 0
+            assert [m["Subject"] for _f, _t, m in handler.messages] == ["Essai"]
+        with database(app) as db:
+            sent_at = db.scalar(select(OutgoingMail.sent_at).where(OutgoingMail.subject == "Essai"))
+            assert sent_at is not None, "the batch was recorded before stop_sender returned"
+    finally:
+        handler.release()
+        mail.stop_sender(app)
+        engine.dispose()
+
+
 def links_asked_for_paul(app) -> int:
     """Paul's links asked so far: requests not yet taken, and messages made of them.
 
