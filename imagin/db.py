@@ -226,10 +226,7 @@ class Reads:
         holder = g._get_current_object()  # type: ignore[attr-defined]
         session = holder.get("db")
         if session is not None or self.shared:
-            session = session or get_db()
-            if session.autoflush:
-                session.flush()
-            return session.connection().execute(statement, values).all()
+            return _read_in(session or get_db(), statement, values)
         compiled = self._compiled.get(id(statement))
         if compiled is None:
             compiled = self._compiled[id(statement)] = _Compiled(statement, self.engine)
@@ -259,8 +256,18 @@ class Reads:
             connection.close()  # back to the pool
 
 
-def read_all(statement: Select, values: dict[str, Any]) -> list:
-    """Rows of a read-only statement built once, outside any transaction (see ``Reads``)."""
+def _read_in(session: Session, statement: Select, values: dict[str, Any]) -> list:
+    # What is pending is flushed first, as an ORM query's autoflush would.
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, values).all()
+
+
+def read_all(statement: Select, values: dict[str, Any], db: Session | None = None) -> list:
+    """Rows of a read-only statement built once, outside any transaction (see ``Reads``);
+    in ``db``'s transaction when given, as in the request's once it has one."""
+    if db is not None:
+        return _read_in(db, statement, values)
     # The app behind the proxy fetched once (an attribute read through it costs 8,000).
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     return app.extensions["imagin.reads"].all(statement, values)
@@ -277,8 +284,8 @@ def release_reads() -> None:
 def read_without_transaction() -> None:
     """On PostgreSQL, run this request's ORM statements without BEGIN and ROLLBACK (the
     DEC queue's: two round trips of its six); ``read_all`` is the way for statements built
-    once. Its statements only read, each sees what was committed when
-    it started, as in a READ COMMITTED transaction (the isolation level of every other)."""
+    once. Its statements only read, each sees what was committed when it started, as in a
+    READ COMMITTED transaction (the isolation level of every other)."""
     db = get_db()
     if db.get_bind().dialect.name == "postgresql":
         db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
